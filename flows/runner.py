@@ -1,0 +1,90 @@
+"""The flow runner of the embedded stack (``python -m flows.runner``).
+
+Reads the deployments declared in ``prefect.yaml`` and serves them, with their triggers
+and schedules, from this process; the same file is what a process work pool uses when
+the office scales out (``prefect deploy``). Also runs the outbox relay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from servicepoint.events import relay_forever
+from servicepoint.settings import get_settings
+
+log = logging.getLogger("servicepoint.flows")
+
+PREFECT_YAML = Path(__file__).resolve().parent.parent / "prefect.yaml"
+
+
+def load_declarations(path: Path = PREFECT_YAML) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        data = yaml.safe_load(handle) or {}
+    return list(data.get("deployments") or [])
+
+
+def load_flow(entrypoint: str) -> Any:
+    """Import ``flows/module.py:function`` as a flow object."""
+    file_part, _, attr = entrypoint.partition(":")
+    module_name = file_part.removesuffix(".py").replace("/", ".")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def build_deployments(declarations: list[dict[str, Any]]) -> list[Any]:
+    from prefect.client.schemas.schedules import construct_schedule
+    from prefect.events import DeploymentEventTrigger
+
+    deployments = []
+    for spec in declarations:
+        flow = load_flow(spec["entrypoint"])
+        triggers = [
+            DeploymentEventTrigger(**{k: v for k, v in t.items() if k != "type"})
+            for t in spec.get("triggers") or []
+        ]
+        schedules = [
+            construct_schedule(**{k: v for k, v in s.items() if k in ("cron", "interval",
+                                                                       "timezone", "rrule")})
+            for s in spec.get("schedules") or []
+        ]
+        deployments.append(
+            flow.to_deployment(
+                name=spec["name"],
+                description=spec.get("description"),
+                tags=spec.get("tags") or [],
+                parameters=spec.get("parameters") or {},
+                triggers=triggers or None,
+                schedules=schedules or None,
+                concurrency_limit=spec.get("concurrency_limit"),
+            )
+        )
+    return deployments
+
+
+async def main() -> None:
+    from prefect import aserve
+
+    settings = get_settings()
+    deployments = build_deployments(load_declarations())
+    relay = asyncio.create_task(relay_forever(settings.effective_prefect_api_url))
+    try:
+        if deployments:
+            log.info("serving %d deployment(s)", len(deployments))
+            await aserve(*deployments, print_starting_message=False)  # type: ignore[arg-type]
+        else:
+            await relay
+    finally:
+        relay.cancel()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass

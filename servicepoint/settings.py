@@ -1,0 +1,156 @@
+"""The one settings class of ServicePoint (environment prefix ``SERVICEPOINT_``).
+
+No other module reads the environment; everything configurable is a field here.
+Secrets (session and token keys) are never configured in the repository: they are
+generated on first use into ``<data_dir>/secrets`` with owner-only permissions.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.cwd() / "data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SERVICEPOINT_", extra="ignore")
+
+    # --- where things live -------------------------------------------------------------
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: SQLite file in the data directory. "
+        "PostgreSQL: postgresql+psycopg://user:pass@host/db",
+    )
+
+    # --- the embedded stack --------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    prefect_port: int = 4200
+    prefect_api_url: str | None = Field(
+        default=None,
+        description="Prefect API of an external server; default: the embedded one",
+    )
+    public_url: str | None = Field(
+        default=None, description="Base URL citizens see in e-mails and links"
+    )
+
+    # --- first administrator ---------------------------------------------------------------
+    admin_username: str = "admin"
+    admin_password: str | None = None
+
+    # --- city ------------------------------------------------------------------------------
+    city_name: str = "Hannover"
+    office_name: str = "HannoverServicePoint"
+
+    # --- uploads and document reading -------------------------------------------------------
+    max_upload_bytes: int = 15 * 1024 * 1024
+    max_pages: int = 10
+    max_pixels: int = 60_000_000
+    max_files_per_application: int = 20
+    document_time_limit: float = 120.0
+    ocr_workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
+    tesseract_cmd: str = "tesseract"
+
+    # --- back office -----------------------------------------------------------------------
+    session_idle_minutes: int = 30
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    retention_days: int = 180
+    stuck_after_minutes: int = 10
+
+    # --- mail ------------------------------------------------------------------------------
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "servicepoint@hannover-stadt.example"
+
+    # --- video -----------------------------------------------------------------------------
+    max_calls_per_process: int = 4
+
+    # --- requests ------------------------------------------------------------------------------
+    submissions_per_minute: int = 10
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    # --- derived -----------------------------------------------------------------------
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'servicepoint.db'}"
+
+    @property
+    def effective_prefect_api_url(self) -> str:
+        if self.prefect_api_url:
+            return self.prefect_api_url.rstrip("/")
+        return f"http://127.0.0.1:{self.prefect_port}/api"
+
+    @property
+    def prefect_ui_url(self) -> str:
+        api = self.effective_prefect_api_url
+        return api[: -len("/api")] if api.endswith("/api") else api
+
+    @property
+    def effective_public_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.data_dir / "documents"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.data_dir / "prefect"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.data_dir / "secrets"
+
+    def ensure_dirs(self) -> None:
+        for path in (self.data_dir, self.documents_dir, self.prefect_home, self.mail_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        self.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def secret(self, name: str) -> str:
+        """Return the named secret, generating it on first use (never in the repo)."""
+        path = self.secrets_dir / name
+        if path.exists():
+            return path.read_text().strip()
+        self.ensure_dirs()
+        value = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, value.encode())
+        finally:
+            os.close(fd)
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests and the CLI change the environment)."""
+    get_settings.cache_clear()
