@@ -48,8 +48,9 @@ def build_deployments(declarations: list[dict[str, Any]]) -> list[Any]:
             for t in spec.get("triggers") or []
         ]
         schedules = [
-            construct_schedule(**{k: v for k, v in s.items() if k in ("cron", "interval",
-                                                                       "timezone", "rrule")})
+            construct_schedule(
+                **{k: v for k, v in s.items() if k in ("cron", "interval", "timezone", "rrule")}
+            )
             for s in spec.get("schedules") or []
         ]
         deployments.append(

@@ -68,7 +68,9 @@ def _wants_json(request: Request) -> bool:
     )
 
 
-def _error_response(request: Request, status: int, code: str, message: str, details: Any = None):  # type: ignore[no-untyped-def]
+def _error_response(
+    request: Request, status: int, code: str, message: str, details: Any = None
+) -> Response:
     if _wants_json(request):
         body: dict[str, Any] = {"error": code, "message": message}
         if details is not None:

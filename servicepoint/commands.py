@@ -107,8 +107,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             results.append((True, "database", f"{_safe_url(url)} at migration {revision}"))
         else:
             results.append(
-                (False, "database", f"{_safe_url(url)} at {revision}, code expects {head}: "
-                 "run 'servicepoint db upgrade'")
+                (
+                    False,
+                    "database",
+                    f"{_safe_url(url)} at {revision}, code expects {head}: "
+                    "run 'servicepoint db upgrade'",
+                )
             )
     except Exception as exc:  # noqa: BLE001
         results.append((False, "database", f"{_safe_url(url)} not reachable: {exc}"))
@@ -182,9 +186,7 @@ def register(sub: SubParsers[argparse.ArgumentParser]) -> None:
         )
         parser.add_argument("--data-dir", type=Path, help="data directory (default ./data)")
 
-    up = sub.add_parser(
-        "up", help="run the embedded stack: Prefect server, flow runner, web app"
-    )
+    up = sub.add_parser("up", help="run the embedded stack: Prefect server, flow runner, web app")
     stack_options(up)
     up.set_defaults(handler=cmd_up)
 

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-
 from sqlalchemy import Column, Text
 from sqlmodel import Field, Session, SQLModel, select
 

@@ -113,16 +113,36 @@ def build_children(settings: Settings) -> list[Child]:
     return [
         Child(
             "prefect",
-            [python, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port",
-             str(settings.prefect_port), "--analytics-off"],
+            [
+                python,
+                "-m",
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(settings.prefect_port),
+                "--analytics-off",
+            ],
             env,
             colour="\033[35m",
         ),
         Child("flows", [python, "-m", "flows.runner"], env, colour="\033[36m"),
         Child(
             "web",
-            [python, "-m", "uvicorn", "servicepoint.asgi:app", "--host", settings.host,
-             "--port", str(settings.port), "--no-server-header", "--proxy-headers"],
+            [
+                python,
+                "-m",
+                "uvicorn",
+                "servicepoint.asgi:app",
+                "--host",
+                settings.host,
+                "--port",
+                str(settings.port),
+                "--no-server-header",
+                "--proxy-headers",
+            ],
             env,
             colour="\033[32m",
         ),
@@ -148,7 +168,8 @@ class Supervisor:
             self.out.flush()
 
     def _pump(self, child: Child) -> None:
-        assert child.process is not None and child.process.stdout is not None
+        assert child.process is not None
+        assert child.process.stdout is not None
         for raw in iter(child.process.stdout.readline, b""):
             self.say(child.name, raw.decode("utf-8", "replace"), child.colour)
 
@@ -231,8 +252,11 @@ class Supervisor:
             while not self._stopping.is_set():
                 for child in self.children:
                     if child.process is not None and child.process.poll() is not None:
-                        self.say("up", f"{child.name} exited unexpectedly "
-                                       f"(code {child.process.returncode}); stopping")
+                        self.say(
+                            "up",
+                            f"{child.name} exited unexpectedly "
+                            f"(code {child.process.returncode}); stopping",
+                        )
                         self._stopping.set()
                         break
                 self._stopping.wait(0.5)
