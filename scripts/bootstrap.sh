@@ -54,8 +54,14 @@ python_env() {
   fi
   "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
   log "installing the project into $venv"
-  "$venv/bin/python" -m pip install -q -e "$here$1" 2>&1 | grep -v '^WARNING: Location' || true
-  "$venv/bin/python" -c 'import servicepoint' # fail loudly if the install did not work
+  local pip_log
+  pip_log="$(mktemp)"
+  if ! "$venv/bin/python" -m pip install -q -e "$here$1" >"$pip_log" 2>&1; then
+    grep -v '^WARNING: Location' "$pip_log" >&2 || true
+    log "installing the project failed (see above)"
+    exit 1
+  fi
+  rm -f "$pip_log"
 }
 
 case "$mode" in
