@@ -36,7 +36,7 @@ def load_flow(entrypoint: str) -> Any:
     return getattr(importlib.import_module(module_name), attr)
 
 
-def build_deployments(declarations: list[dict[str, Any]]) -> list[Any]:
+async def build_deployments(declarations: list[dict[str, Any]]) -> list[Any]:
     from prefect.client.schemas.schedules import construct_schedule
     from prefect.events import DeploymentEventTrigger
 
@@ -54,7 +54,7 @@ def build_deployments(declarations: list[dict[str, Any]]) -> list[Any]:
             for s in spec.get("schedules") or []
         ]
         deployments.append(
-            flow.to_deployment(
+            await flow.ato_deployment(
                 name=spec["name"],
                 description=spec.get("description"),
                 tags=spec.get("tags") or [],
@@ -67,11 +67,36 @@ def build_deployments(declarations: list[dict[str, Any]]) -> list[Any]:
     return deployments
 
 
+async def ensure_concurrency_limits(slots: int) -> None:
+    """The global limit that keeps OCR at one tesseract process per core."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import (
+        GlobalConcurrencyLimitCreate,
+        GlobalConcurrencyLimitUpdate,
+    )
+    from prefect.exceptions import ObjectNotFound
+
+    from flows.applications import OCR_LIMIT
+
+    async with get_client() as client:
+        try:
+            await client.read_global_concurrency_limit_by_name(OCR_LIMIT)
+        except ObjectNotFound:
+            await client.create_global_concurrency_limit(
+                GlobalConcurrencyLimitCreate(name=OCR_LIMIT, limit=slots)
+            )
+        else:
+            await client.update_global_concurrency_limit(
+                OCR_LIMIT, GlobalConcurrencyLimitUpdate(limit=slots)
+            )
+
+
 async def main() -> None:
     from prefect import aserve
 
     settings = get_settings()
-    deployments = build_deployments(load_declarations())
+    await ensure_concurrency_limits(max(1, settings.ocr_workers))
+    deployments = await build_deployments(load_declarations())
     relay = asyncio.create_task(relay_forever(settings.effective_prefect_api_url))
     try:
         if deployments:

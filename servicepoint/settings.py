@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     retention_days: int = 180
-    stuck_after_minutes: int = 10
+    stuck_after_minutes: float = 10.0
 
     # --- mail ------------------------------------------------------------------------------
     smtp_host: str | None = None

@@ -1,0 +1,404 @@
+"""The steps of processing and finishing a case, as the Prefect flows call them.
+
+Every step is idempotent and safe against a second run of the same case at the same
+time: taking a case is one conditional UPDATE (a lease), concluding and finishing check
+the status they expect, and every side effect is keyed by case.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, or_, update
+from sqlmodel import Session, col, select
+
+from intake import completion
+from intake.decision import Decision
+from intake.documents import DocType, DocumentReading
+from intake.evaluate import DocumentTask
+from intake.models import Application, Document, Status
+from intake.service import record, resource_id
+from servicepoint import events
+from servicepoint.errors import Conflict, InvalidInput
+from servicepoint.settings import Settings, get_settings
+
+SYSTEM = "system"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def application_id_from(value: str) -> str:
+    """Accept a bare id or an event resource id ``servicepoint.application.<id>``."""
+    return value.rsplit(".", 1)[-1]
+
+
+def take(session: Session, application_id: str, lease: timedelta) -> Application | None:
+    """Take the case for processing, or None when it is done or another run holds it."""
+    moment = now()
+    taken = session.execute(
+        update(Application)
+        .where(
+            and_(
+                col(Application.id) == application_id,
+                or_(
+                    col(Application.status) == Status.SUBMITTED,
+                    and_(
+                        col(Application.status) == Status.PROCESSING,
+                        or_(
+                            col(Application.processing_lease_until).is_(None),
+                            col(Application.processing_lease_until) < moment,
+                        ),
+                    ),
+                ),
+            )
+        )
+        .values(processing_lease_until=moment + lease)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    application = session.get(Application, application_id, populate_existing=True)
+    assert application is not None
+    if application.status != Status.PROCESSING:
+        record(session, application, "processing_started", SYSTEM, to_status=Status.PROCESSING)
+    else:
+        record(
+            session,
+            application,
+            "processing_resumed",
+            SYSTEM,
+            reason="the previous run did not finish within its lease",
+        )
+    return application
+
+
+def document_tasks(
+    session: Session, application: Application, settings: Settings
+) -> list[tuple[int, DocumentTask]]:
+    tasks = []
+    query = select(Document).where(Document.application_id == application.id)
+    for document in session.exec(query.order_by(col(Document.id))):
+        try:
+            declared: DocType | None = DocType(document.declared_type)
+        except ValueError:
+            declared = None
+        assert document.id is not None
+        path = stored_path(document.sha256, settings)
+        tasks.append((document.id, DocumentTask(document.file, document.file, path, declared)))
+    return tasks
+
+
+def stored_path(sha256: str, settings: Settings) -> Path:
+    return settings.documents_dir / sha256[:2] / sha256[2:4] / sha256
+
+
+def cached_reading(session: Session, document_id: int) -> DocumentReading | None:
+    document = session.get(Document, document_id)
+    if document is None or document.reading_json is None:
+        return None
+    return reading_from_json(json.loads(document.reading_json))
+
+
+def save_reading(session: Session, document_id: int, reading: DocumentReading) -> None:
+    document = session.get(Document, document_id)
+    if document is None:
+        return
+    document.reading_json = json.dumps(reading.as_json(), ensure_ascii=False, default=str)
+    document.doc_type = str(reading.type)
+    document.read_at = now()
+    session.add(document)
+
+
+def reading_from_json(data: dict[str, Any]) -> DocumentReading:
+    """Rebuild a reading stored as JSON (what the decision needs: types, fields, MRZ)."""
+    from intake.documents import FieldValue, MRZResult, PageText, TextSource, Word
+
+    fields = {
+        name: FieldValue(
+            value=v["value"],
+            confidence=v["confidence"],
+            source=v["source"],
+            page=v.get("page"),
+            box=tuple(v["box"]) if v.get("box") else None,
+        )
+        for name, v in data.get("fields", {}).items()
+    }
+    mrz = None
+    if data.get("mrz"):
+        m = data["mrz"]
+        mrz = MRZResult(
+            format=m["format"], lines=m["lines"], checks=m["checks"], fields=m.get("fields", {})
+        )
+    pages = [
+        PageText(
+            index=p["index"],
+            width=p["width"],
+            height=p["height"],
+            source=TextSource(p["source"]),
+            text=p["text"],
+            words=[
+                Word(w["text"], w["confidence"], tuple(w["box"]), w.get("line", 0))
+                for w in p.get("words", [])
+            ],
+            rotation=p.get("rotation", 0),
+            skew=p.get("skew", 0.0),
+        )
+        for p in data.get("pages", [])
+    ]
+    return DocumentReading(
+        file=data["file"],
+        media_type=data["media_type"],
+        type=DocType(data["type"]),
+        type_confidence=data["type_confidence"],
+        fields=fields,
+        pages=pages,
+        mrz=mrz,
+        problems=list(data.get("problems", [])),
+        ocr_used=data.get("ocr_used", False),
+        seconds=data.get("seconds", 0.0),
+    )
+
+
+def conclude(session: Session, application: Application, decision: Decision) -> str:
+    """Store the decision; ``auto`` approves the case, ``review`` queues it for a clerk."""
+    if application.status != Status.PROCESSING:
+        return application.status  # another run concluded it already
+    application.decision = decision.decision
+    application.reasons_json = json.dumps(decision.reasons)
+    application.findings_json = json.dumps(
+        [f.as_json() for f in decision.findings], ensure_ascii=False, default=str
+    )
+    application.processed_at = now()
+    application.processing_lease_until = None
+    payload = {
+        "reference": application.reference,
+        "decision": decision.decision,
+        "reasons": decision.reasons,
+    }
+    events.enqueue(session, events.APPLICATION_PROCESSED, resource_id(application), payload)
+    if decision.auto:
+        mark_decided(
+            session,
+            application,
+            Status.APPROVED,
+            SYSTEM,
+            reason="Alle Prüfungen bestanden (automatische Entscheidung).",
+        )
+    else:
+        record(
+            session,
+            application,
+            "queued_for_review",
+            SYSTEM,
+            to_status=Status.REVIEW,
+            reason=", ".join(decision.reasons),
+            details={"reasons": decision.reasons},
+        )
+    application.version += 1
+    session.add(application)
+    return application.status
+
+
+def mark_decided(
+    session: Session,
+    application: Application,
+    outcome: Status,
+    actor: str,
+    reason: str | None = None,
+) -> None:
+    application.decided_at = now()
+    application.decided_by = actor
+    application.outcome_reason = reason
+    record(session, application, "decided", actor, to_status=outcome, reason=reason)
+    events.enqueue(
+        session,
+        events.APPLICATION_DECIDED,
+        resource_id(application),
+        {"reference": application.reference, "outcome": str(outcome), "actor": actor},
+    )
+
+
+def decide_by_clerk(
+    session: Session,
+    application: Application,
+    outcome: str,
+    reason: str,
+    actor: str,
+    version: int | None,
+) -> Application:
+    """A clerk's decision on a case in review: a database change plus an event."""
+    if outcome not in (Status.APPROVED, Status.REJECTED):
+        raise InvalidInput(
+            "Entscheidung muss „approved“ oder „rejected“ sein.",
+            "The outcome must be 'approved' or 'rejected'.",
+            details=[{"field": "outcome", "code": "invalid"}],
+        )
+    if outcome == Status.REJECTED and not reason.strip():
+        raise InvalidInput(
+            "Bitte begründen Sie die Ablehnung.",
+            "Please give a reason for the rejection.",
+            details=[{"field": "reason", "code": "required"}],
+        )
+    if application.status != Status.REVIEW:
+        raise Conflict(
+            "Der Vorgang ist nicht (mehr) in Prüfung.",
+            "The case is not (or no longer) in review.",
+            details={"status": application.status},
+        )
+    if version is not None and version != application.version:
+        raise Conflict(details={"current_version": application.version})
+    mark_decided(session, application, Status(outcome), actor, reason.strip() or None)
+    application.version += 1
+    application.claimed_by = None
+    session.add(application)
+    return application
+
+
+@dataclass(slots=True)
+class Finished:
+    letter: completion.Letter | None
+    export: Path | None
+    mailed: bool
+    already: bool = False
+
+
+def finish(
+    session: Session, application: Application, settings: Settings | None = None
+) -> Finished:
+    """Letter, export record and e-mail for a decided case, each at most once."""
+    settings = settings or get_settings()
+    if application.status not in (Status.APPROVED, Status.REJECTED):
+        return Finished(None, None, False, already=True)
+    letter = completion.ensure_letter(application, settings)
+    export = (
+        completion.ensure_export(application, settings)
+        if application.status == Status.APPROVED
+        else None
+    )
+    mailed = completion.notify_once(session, application, letter, settings)
+    if application.completed_at is None:
+        application.completed_at = now()
+        record(
+            session,
+            application,
+            "completed",
+            SYSTEM,
+            details={"letter": letter.pdf_path.name, "mailed": mailed},
+        )
+        session.add(application)
+        return Finished(letter, export, mailed)
+    return Finished(letter, export, mailed, already=True)
+
+
+def sweep_stuck(session: Session, stuck_after: timedelta) -> dict[str, int]:
+    """Re-announce cases whose event or flow run got lost; their flows are idempotent."""
+    moment = now()
+    limit = moment - stuck_after
+    waiting = {row.resource_id for row in events.pending(session, limit=10_000)}
+    counts = {"submitted": 0, "decided": 0}
+    stuck = session.exec(
+        select(Application).where(
+            or_(
+                and_(
+                    col(Application.status) == Status.SUBMITTED,
+                    col(Application.received_at) < limit,
+                ),
+                and_(
+                    col(Application.status) == Status.PROCESSING,
+                    col(Application.processing_lease_until) < moment,
+                ),
+            )
+        )
+    )
+    for application in stuck:
+        if resource_id(application) not in waiting:
+            events.enqueue(
+                session,
+                events.APPLICATION_SUBMITTED,
+                resource_id(application),
+                {"reference": application.reference, "resent": True},
+            )
+            counts["submitted"] += 1
+    unfinished = session.exec(
+        select(Application).where(
+            col(Application.status).in_([Status.APPROVED, Status.REJECTED]),
+            col(Application.completed_at).is_(None),
+            col(Application.decided_at) < limit,
+        )
+    )
+    for application in unfinished:
+        if resource_id(application) not in waiting:
+            events.enqueue(
+                session,
+                events.APPLICATION_DECIDED,
+                resource_id(application),
+                {"reference": application.reference, "outcome": application.status, "resent": True},
+            )
+            counts["decided"] += 1
+    return counts
+
+
+def purge_expired(
+    session: Session, retention: timedelta, settings: Settings | None = None
+) -> dict[str, int]:
+    """Delete the uploads (and what was read from them) of cases closed before the
+    retention period; the case record, its letter and its audit trail stay."""
+    settings = settings or get_settings()
+    limit = now() - retention
+    cases = list(
+        session.exec(
+            select(Application).where(
+                col(Application.status).in_([Status.APPROVED, Status.REJECTED]),
+                col(Application.decided_at) < limit,
+                col(Application.documents_purged_at).is_(None),
+            )
+        )
+    )
+    files = 0
+    for application in cases:
+        documents = list(
+            session.exec(select(Document).where(Document.application_id == application.id))
+        )
+        for document in documents:
+            document.reading_json = None
+            document.purged_at = now()
+            session.add(document)
+        session.flush()
+        for sha in {d.sha256 for d in documents}:
+            if _still_needed(session, sha):
+                continue
+            path = stored_path(sha, settings)
+            if path.exists():
+                path.unlink()
+                files += 1
+        application.documents_purged_at = now()
+        record(
+            session,
+            application,
+            "documents_purged",
+            SYSTEM,
+            reason=f"retention period of {retention.days} days passed",
+            details={"documents": len(documents)},
+        )
+    return {"cases": len(cases), "files": files}
+
+
+def _still_needed(session: Session, sha256: str) -> bool:
+    """Another case that is not purged yet holds the same content."""
+    return (
+        session.exec(
+            select(Document.id).where(Document.sha256 == sha256, col(Document.purged_at).is_(None))
+        ).first()
+        is not None
+    )
+
+
+def readings_in_order(results: Sequence[tuple[int, DocumentReading]]) -> list[DocumentReading]:
+    return [reading for _, reading in sorted(results, key=lambda item: item[0])]
