@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from servicepoint import health
 from servicepoint.errors import DomainError, NotFound
+from servicepoint.sessions import SessionMiddleware
 from servicepoint.web import SecurityHeaders, render, request_language
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,7 @@ def create_app() -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
     )
+    app.add_middleware(SessionMiddleware)
     app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")

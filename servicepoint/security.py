@@ -90,8 +90,11 @@ def staff_from_token(session: Session, token: str | None) -> auth.User | None:
 
 def optional_staff(request: Request, session: SessionDep) -> auth.User | None:
     user = staff_from_token(session, bearer_token(request))
-    if user is None:
-        user = getattr(request.state, "staff_user", None)  # a back-office session, if any
+    web_session = getattr(request.state, "session", None)
+    if user is None and web_session is not None and web_session.user_id is not None:
+        user = session.get(auth.User, web_session.user_id)  # a back-office sign-in
+        if user is not None and not user.is_active:
+            user = None
     return user
 
 

@@ -79,6 +79,11 @@ def translator(lang: str) -> tuple[Callable[..., Markup], Callable[..., Markup]]
     return gettext, ngettext
 
 
+def _csrf_token(request: Request) -> str:
+    state = getattr(request.state, "session", None)
+    return str(state.issue_csrf()) if state is not None else ""
+
+
 def render(
     request: Request,
     template: str,
@@ -99,7 +104,7 @@ def render(
         "gettext": gettext,
         "ngettext": ngettext,
         "_": gettext,
-        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "csrf_token": _csrf_token(request),
     }
     ctx.update(context or {})
     html = templates.get_template(template).render(ctx)
