@@ -7,6 +7,7 @@ is idempotent, so a crashed or repeated run is recovered by running again.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -47,11 +48,11 @@ async def _tag_run(reference: str) -> None:
         await client.update_flow_run(run_id, tags=tags)
 
 
-@task(task_run_name="take {application_id}")
-def take_case(application_id: str) -> dict[str, Any] | None:
+@task(task_run_name="take {application_id}", retries=3, retry_delay_seconds=[1, 5, 15])
+def take_case(application_id: str, owner: str) -> dict[str, Any] | None:
     lease = timedelta(minutes=get_settings().stuck_after_minutes)
     with session_scope() as session:
-        application = processing.take(session, application_id, lease)
+        application = processing.take(session, application_id, lease, owner)
         if application is None:
             return None
         settings = get_settings()
@@ -72,12 +73,14 @@ def take_case(application_id: str) -> dict[str, Any] | None:
 )
 async def read_document(document_id: int, file: str, path: str, declared: Any) -> DocumentReading:
     """Read one upload in its own process (killed at the time limit); cached when done."""
-    with session_scope() as session:
-        cached = processing.cached_reading(session, document_id)
+    cached = _reuse(document_id)
     if cached is not None:
         return cached
-    job = DocumentTask(file, file, Path(path), declared)
     async with concurrency(OCR_LIMIT, occupy=1, strict=False):
+        cached = _reuse(document_id)  # a twin may have been read while we waited
+        if cached is not None:
+            return cached
+        job = DocumentTask(file, file, Path(path), declared)
         results = await asyncio.to_thread(lambda: list(iter_readings([job], workers=1)))
     reading = results[0][1]
     if any(p.startswith("error:") or p == "crashed" for p in reading.problems):
@@ -90,13 +93,21 @@ async def read_document(document_id: int, file: str, path: str, declared: Any) -
     return reading
 
 
+def _reuse(document_id: int) -> DocumentReading | None:
+    with session_scope() as session:
+        cached = processing.cached_reading(session, document_id)
+        if cached is not None:
+            processing.save_reading(session, document_id, cached)
+    return cached
+
+
 def _attempt() -> int:
     from prefect.runtime import task_run
 
     return int(task_run.run_count or 1)
 
 
-@task(task_run_name="decide {application_id}")
+@task(task_run_name="decide {application_id}", retries=3, retry_delay_seconds=[1, 5, 15])
 def conclude_case(application_id: str, readings: list[DocumentReading]) -> str:
     with session_scope() as session:
         application = session.get(Application, application_id)
@@ -105,12 +116,18 @@ def conclude_case(application_id: str, readings: list[DocumentReading]) -> str:
         return processing.conclude(session, application, decision)
 
 
-@flow(name="process-application", flow_run_name=_run_name, log_prints=True)
+@flow(
+    name="process-application",
+    flow_run_name=_run_name,
+    log_prints=True,
+    retries=2,
+    retry_delay_seconds=10,
+)
 async def process_application(application_id: str, reference: str | None = None) -> str:
     """Read, validate and decide one application (triggered by its submitted event)."""
     logger = get_run_logger()
     application_id = processing.application_id_from(application_id)
-    taken = take_case(application_id)
+    taken = take_case(application_id, str(flow_run.id or uuid.uuid4()))
     if taken is None:
         logger.info("case %s is done or being processed by another run", application_id)
         return "skipped"

@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 
 from servicepoint.events import relay_forever
@@ -91,17 +92,52 @@ async def ensure_concurrency_limits(slots: int) -> None:
             )
 
 
-async def main() -> None:
+async def wait_for_prefect(api_url: str) -> None:
+    """Block until the Prefect API answers; an outage is waited out, not fatal."""
+    delay = 1.0
+    async with httpx.AsyncClient() as client:
+        while True:
+            try:
+                if (await client.get(f"{api_url}/health", timeout=5)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            log.warning("Prefect API %s not reachable; waiting %.0f s", api_url, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 15.0)
+
+
+async def serve_until_cancelled(api_url: str, slots: int, flow_run_limit: int) -> None:
+    """Serve the deployments; when Prefect goes away, wait for it and serve again."""
     from prefect import aserve
 
-    settings = get_settings()
-    await ensure_concurrency_limits(max(1, settings.ocr_workers))
-    deployments = await build_deployments(load_declarations())
-    relay = asyncio.create_task(relay_forever(settings.effective_prefect_api_url))
-    try:
-        if deployments:
+    while True:
+        await wait_for_prefect(api_url)
+        try:
+            await ensure_concurrency_limits(slots)
+            deployments = await build_deployments(load_declarations())
             log.info("serving %d deployment(s)", len(deployments))
-            await aserve(*deployments, print_starting_message=False)  # type: ignore[arg-type]
+            await aserve(
+                *deployments,  # type: ignore[arg-type]
+                print_starting_message=False,
+                pause_on_shutdown=False,  # other runners may still serve the schedules
+                limit=flow_run_limit,
+            )
+            return
+        except (httpx.HTTPError, OSError, RuntimeError) as exc:
+            log.warning("lost the Prefect API (%s); serving again once it is back", exc)
+            await asyncio.sleep(1.0)
+
+
+async def main() -> None:
+    settings = get_settings()
+    api_url = settings.effective_prefect_api_url
+    relay = asyncio.create_task(relay_forever(api_url))
+    try:
+        if load_declarations():
+            await serve_until_cancelled(
+                api_url, max(1, settings.ocr_workers), settings.flow_runs_per_runner
+            )
         else:
             await relay
     finally:

@@ -44,6 +44,7 @@ class Application(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow, index=True)
     processed_at: datetime | None = None
     processing_lease_until: datetime | None = None  # a flow run owns the case until then
+    processing_owner: str | None = Field(default=None, max_length=64)  # that flow run
     decided_at: datetime | None = Field(default=None, index=True)
     decided_by: str | None = Field(default=None, max_length=64)  # "system" or a username
     outcome_reason: str | None = Field(default=None, max_length=2000)

@@ -39,8 +39,11 @@ def application_id_from(value: str) -> str:
     return value.rsplit(".", 1)[-1]
 
 
-def take(session: Session, application_id: str, lease: timedelta) -> Application | None:
-    """Take the case for processing, or None when it is done or another run holds it."""
+def take(session: Session, application_id: str, lease: timedelta, owner: str) -> Application | None:
+    """Take the case for processing, or None when it is done or another run holds it.
+
+    ``owner`` identifies the flow run: a retry of the same run takes its case back.
+    """
     moment = now()
     taken = session.execute(
         update(Application)
@@ -54,12 +57,13 @@ def take(session: Session, application_id: str, lease: timedelta) -> Application
                         or_(
                             col(Application.processing_lease_until).is_(None),
                             col(Application.processing_lease_until) < moment,
+                            col(Application.processing_owner) == owner,
                         ),
                     ),
                 ),
             )
         )
-        .values(processing_lease_until=moment + lease)
+        .values(processing_lease_until=moment + lease, processing_owner=owner)
         .execution_options(synchronize_session=False)
     )
     if taken.rowcount != 1:  # type: ignore[attr-defined]
@@ -99,11 +103,33 @@ def stored_path(sha256: str, settings: Settings) -> Path:
     return settings.documents_dir / sha256[:2] / sha256[2:4] / sha256
 
 
+_TRANSIENT = ("timeout", "crashed")
+
+
 def cached_reading(session: Session, document_id: int) -> DocumentReading | None:
+    """The document's reading if it was read before, or the reading of the same content
+    uploaded into the same kind of slot elsewhere (originals are immutable and stored by
+    content, so what was read from them is too). Failed readings are never reused."""
     document = session.get(Document, document_id)
-    if document is None or document.reading_json is None:
+    if document is None:
         return None
-    return reading_from_json(json.loads(document.reading_json))
+    if document.reading_json is not None:
+        return reading_from_json(json.loads(document.reading_json))
+    twin = session.exec(
+        select(Document).where(
+            Document.sha256 == document.sha256,
+            Document.declared_type == document.declared_type,
+            col(Document.reading_json).is_not(None),
+            col(Document.purged_at).is_(None),
+        )
+    ).first()
+    if twin is None or twin.reading_json is None:
+        return None
+    reading = reading_from_json(json.loads(twin.reading_json))
+    if any(p in _TRANSIENT or p.startswith("error:") for p in reading.problems):
+        return None
+    reading.file = document.file
+    return reading
 
 
 def save_reading(session: Session, document_id: int, reading: DocumentReading) -> None:
@@ -177,6 +203,7 @@ def conclude(session: Session, application: Application, decision: Decision) -> 
     )
     application.processed_at = now()
     application.processing_lease_until = None
+    application.processing_owner = None
     payload = {
         "reference": application.reference,
         "decision": decision.decision,

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     document_time_limit: float = 120.0
     ocr_workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
     tesseract_cmd: str = "tesseract"
+    flow_runs_per_runner: int = Field(
+        default=8, description="flow runs one runner process executes at the same time"
+    )
 
     # --- back office -----------------------------------------------------------------------
     session_idle_minutes: int = 30

@@ -116,3 +116,85 @@ def runner(
         yield flow_runner
     finally:
         flow_runner.stop()
+
+
+@dataclass
+class PrefectServer:
+    """A Prefect server of its own (not the session harness), so a test can stop it."""
+
+    home: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "PREFECT_HOME": str(self.home),
+                "PREFECT_API_URL": self.api_url,
+                "PREFECT_API_DATABASE_CONNECTION_URL": "sqlite+aiosqlite:///"
+                + str(self.home / "prefect.db"),
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            }
+        )
+        return env
+
+    def start(self, timeout: float = 90) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        log = (self.home / "server.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+             "--port", str(self.port), "--analytics-off"],
+            env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.api_url + "/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError("the Prefect server did not start")
+
+    def stop(self) -> None:
+        import signal
+
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+@pytest.fixture
+def own_prefect(tmp_path: Path) -> Iterator[PrefectServer]:
+    server = PrefectServer(tmp_path / "prefect", free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def runner_for(
+    server: PrefectServer, smtp_port: int, log: Path, **extra: str
+) -> Runner:
+    env = server.env()
+    env.update(
+        {
+            "SERVICEPOINT_PREFECT_API_URL": server.api_url,
+            "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+            "SERVICEPOINT_SMTP_HOST": "127.0.0.1",
+            "SERVICEPOINT_SMTP_PORT": str(smtp_port),
+            "SERVICEPOINT_STUCK_AFTER_MINUTES": "0.2",
+        }
+    )
+    env.update(extra)
+    return Runner(env, log)

@@ -40,6 +40,9 @@ def upgrade() -> None:
         sa.Column(
             "processing_lease_until", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True
         ),
+        sa.Column(
+            "processing_owner", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True
+        ),
         sa.Column("decided_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("decided_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("outcome_reason", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),

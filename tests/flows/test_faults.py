@@ -1,0 +1,151 @@
+"""Fault tolerance with real processes: Prefect down during submissions, the flow runner
+killed mid-batch, tesseract failing on one document."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import col, select
+
+from intake.models import Application, AuditEntry, Notification
+from servicepoint import db
+from servicepoint.app import create_app
+from servicepoint.events import OutboxEvent
+from tests.flows.conftest import Mailbox, PrefectServer, runner_for, wait_for_deployments
+from tests.flows.test_applications import submit
+
+pytestmark = pytest.mark.slow
+DONE = {"approved", "review", "rejected"}
+
+
+@pytest.fixture(scope="module")
+def client(migrated_db: str) -> TestClient:
+    return TestClient(create_app())
+
+
+def wait_all(ids: list[str], timeout: float) -> dict[str, str]:
+    deadline = time.monotonic() + timeout
+    statuses: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        with db.session_scope() as session:
+            rows = session.exec(select(Application).where(col(Application.id).in_(ids))).all()
+            statuses = {row.id: row.status for row in rows}
+        if len(statuses) == len(ids) and set(statuses.values()) <= DONE:
+            return statuses
+        time.sleep(1)
+    pending = {k: v for k, v in statuses.items() if v not in DONE}
+    raise AssertionError(f"{len(pending)} of {len(ids)} cases not decided: {pending}")
+
+
+def decided_counts(ids: list[str]) -> Counter[str]:
+    with db.session_scope() as session:
+        rows = session.exec(
+            select(AuditEntry).where(
+                col(AuditEntry.application_id).in_(ids),
+                col(AuditEntry.action).in_(["decided", "queued_for_review"]),
+            )
+        ).all()
+        return Counter(row.application_id for row in rows)
+
+
+def test_submissions_while_prefect_is_down_are_processed_after_it_returns(
+    client: TestClient, own_prefect: PrefectServer, smtp_server: tuple[Mailbox, int],
+    tmp_path: Path,
+) -> None:
+    runner = runner_for(own_prefect, smtp_server[1], tmp_path / "runner.log")
+    runner.start()
+    try:
+        wait_for_deployments(own_prefect.api_url, {"process-application"})
+        own_prefect.stop()
+        ids = [submit(client, "case-024")["id"] for _ in range(20)]
+        time.sleep(3)  # the relay tries and fails meanwhile; nothing may be lost
+        with db.session_scope() as session:
+            waiting = session.exec(
+                select(OutboxEvent).where(
+                    col(OutboxEvent.resource_id).in_(
+                        [f"servicepoint.application.{i}" for i in ids]
+                    ),
+                    col(OutboxEvent.sent_at).is_(None),
+                )
+            ).all()
+            assert len(waiting) == 20
+        own_prefect.start()
+        if runner.process is not None and runner.process.poll() is not None:
+            pytest.fail("the flow runner died while Prefect was down")
+        statuses = wait_all(ids, timeout=400)
+        assert set(statuses.values()) <= DONE
+        assert all(count == 1 for count in decided_counts(ids).values())
+        assert len(decided_counts(ids)) == 20
+    finally:
+        runner.stop()
+
+
+def test_runner_killed_mid_batch_decides_every_case_exactly_once(
+    client: TestClient, own_prefect: PrefectServer, smtp_server: tuple[Mailbox, int],
+    tmp_path: Path,
+) -> None:
+    mailbox, smtp_port = smtp_server
+    runner = runner_for(own_prefect, smtp_port, tmp_path / "runner.log")
+    runner.start()
+    wait_for_deployments(own_prefect.api_url, {"process-application", "sweep-stuck"})
+    cases = ["case-003", "case-014", "case-018", "case-024", "case-038", "case-009"]
+    submitted = [submit(client, case, email=f"kill-{case}@example.org") for case in cases]
+    ids = [s["id"] for s in submitted]
+    # Wait until processing is under way, then kill the runner and all its flow runs.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with db.session_scope() as session:
+            busy = session.exec(
+                select(Application).where(col(Application.id).in_(ids),
+                                          Application.status == "processing")
+            ).all()
+        if busy:
+            break
+        time.sleep(0.2)
+    runner.kill()
+    runner.start()
+    try:
+        wait_for_deployments(own_prefect.api_url, {"sweep-stuck"})
+        # The scheduled sweeper re-announces what the crash left behind; run it now
+        # instead of waiting for its five-minute schedule.
+        time.sleep(13)  # past the processing lease (0.2 minutes in tests)
+        asyncio.run(_run_deployment(own_prefect, "sweep-stuck/sweep-stuck"))
+        wait_all(ids, timeout=400)
+        counts = decided_counts(ids)
+        assert sorted(counts.values()) == [1] * len(ids)
+        # Let the finishing flows run, then check nobody got two e-mails.
+        time.sleep(15)
+        asyncio.run(_run_deployment(own_prefect, "sweep-stuck/sweep-stuck"))
+        time.sleep(15)
+        for case in cases:
+            assert len(mailbox.to(f"kill-{case}@example.org")) <= 1
+        with db.session_scope() as session:
+            notes = session.exec(
+                select(Notification).where(col(Notification.application_id).in_(ids))
+            ).all()
+            per_case = Counter(n.application_id for n in notes)
+            assert all(v == 1 for v in per_case.values())
+    finally:
+        runner.stop()
+
+
+async def _run_deployment(server: PrefectServer, name: str) -> Any:
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        async with get_client() as prefect:
+            deployment = await prefect.read_deployment_by_name(name)
+            run = await prefect.create_flow_run_from_deployment(deployment.id)
+            for _ in range(120):
+                state = (await prefect.read_flow_run(run.id)).state
+                if state is not None and state.is_final():
+                    return state
+                await asyncio.sleep(0.5)
+    raise AssertionError(f"{name} did not finish")
