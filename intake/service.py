@@ -69,6 +69,9 @@ class SubmissionOptions:
     idempotency_key: str | None = None
     actor: str = "citizen"
     extra_audit: dict[str, Any] = field(default_factory=dict)
+    # The portal brings its own token (kept in the draft), so a repeated submission of
+    # the same draft can still show the citizen a working link; None: a new one.
+    access_token: str | None = None
 
 
 def new_reference(now: datetime) -> str:
@@ -222,7 +225,7 @@ def submit(
     raise_for([*problems, *file_problems, *upload_problems])
 
     now = datetime.now(UTC)
-    token = auth.new_token()
+    token = options.access_token or auth.new_token()
     service = get_service(str(data["service"]))
     application = Application(
         id=uuid.uuid4().hex,
@@ -271,6 +274,92 @@ def submit(
     )
     session.flush()
     return Submitted(application, token)
+
+
+def add_document(
+    session: Session,
+    application: Application,
+    incoming: IncomingFile,
+    slot: str | None,
+    actor: str,
+    *,
+    person: int | None = None,
+    settings: Settings | None = None,
+) -> Document:
+    """A document handed in after submission (a clerk asked for it).
+
+    Validated like every upload (raises :class:`intake.uploads.UploadRejected` with the
+    citizen's message), stored content-addressed, listed in the application's
+    ``documents`` as ``nachreichung/<name>`` (so a later re-check sees it with its declared
+    type) and recorded as ``document_added``. The caller commits.
+    """
+    settings = settings or get_settings()
+    check = uploads.validate_upload(incoming.content, incoming.filename, settings=settings)
+    stored = uploads.store_original(incoming.content, settings=settings)
+    taken = {document.file for document in documents_of(session, application)}
+    base = _safe_file_name(incoming.filename)
+    file, counter = f"nachreichung/{base}", 2
+    while file in taken:
+        stem, dot, suffix = base.rpartition(".")
+        file = (
+            f"nachreichung/{stem}-{counter}.{suffix}" if dot else f"nachreichung/{base}-{counter}"
+        )
+        counter += 1
+    declared = _declared_type_for(application, slot, person)
+    document = Document(
+        application_id=application.id,
+        file=file,
+        declared_type=declared,
+        person_index=person,
+        original_name=Path(incoming.filename).name[:255] or "upload",
+        sha256=stored.sha256,
+        media_type=stored.media_type,
+        size=stored.size,
+        pages=check.pages,
+        source="upload",
+    )
+    session.add(document)
+    data = application.data
+    entry: dict[str, Any] = {"file": file, "declared_type": declared}
+    if person is not None:
+        entry["person"] = person
+    data["documents"] = [*(data.get("documents") or []), entry]
+    application.data_json = json.dumps(data, ensure_ascii=False)
+    session.add(application)
+    session.flush()
+    record(
+        session,
+        application,
+        "document_added",
+        actor,
+        details={"file": file, "slot": slot, "sha256": stored.sha256, "document_id": document.id},
+    )
+    return document
+
+
+def _safe_file_name(filename: str) -> str:
+    name = Path(filename.replace("\\", "/")).name
+    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name).strip("._")
+    return (safe or "upload")[-80:]
+
+
+def _declared_type_for(application: Application, slot: str | None, person: int | None) -> str:
+    """The document type a later upload is declared as, from the slot a clerk asked for."""
+    try:
+        definition = get_service(application.service)
+    except KeyError:
+        return "other"
+    requirement = definition.requirement(slot or "")
+    if requirement is None:
+        known = {str(t) for r in definition.documents for t in r.accepted_types}
+        return slot if slot in known else "other"
+    accepted = [str(t) for t in requirement.accepted_types]
+    persons = application.data.get("persons") or []
+    if person is not None and 0 <= person < len(persons):
+        chosen = str(persons[person].get("id_document_type") or "")
+        if chosen in accepted:
+            return chosen
+    return accepted[0]
 
 
 def _aware(value: datetime) -> datetime:
