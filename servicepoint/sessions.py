@@ -19,7 +19,6 @@ from urllib.parse import parse_qs
 from sqlalchemy import Column, Text
 from sqlmodel import Field, Session, SQLModel
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicepoint import auth
@@ -185,19 +184,20 @@ class SessionMiddleware:
         scope.setdefault("state", {})
         scope["state"]["session"] = state
         if request.method in UNSAFE:
-            body, receive = await _buffer(receive)
+            limit = _body_limit()
+            declared = int(request.headers.get("content-length") or 0)
+            if declared > limit:
+                await _refuse(request, scope, receive, send, 413)
+                return
+            body, receive = await _buffer(receive, limit)
+            if body is None:
+                await _refuse(request, scope, receive, send, 413)
+                return
             supplied = request.headers.get(CSRF_HEADER) or _csrf_from_body(
                 request.headers.get("content-type", ""), body
             )
             if not csrf_valid(state, supplied):
-                response = Response(
-                    "Die Sitzung ist abgelaufen oder das Formular ist veraltet. Bitte laden Sie "
-                    "die Seite neu und versuchen Sie es noch einmal. / The session expired or the "
-                    "form is out of date: please reload the page and try again.",
-                    status_code=403,
-                    media_type="text/plain; charset=utf-8",
-                )
-                await response(scope, receive, send)
+                await _refuse(request, scope, receive, send, 403)
                 return
         secure = request.url.scheme == "https"
 
@@ -222,14 +222,55 @@ def _cookie_header(value: str, secure: bool) -> str:
     return "; ".join(parts)
 
 
-async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
+def _body_limit() -> int:
+    """The largest form body we accept: every file at its limit, plus the fields."""
+    settings = get_settings()
+    return settings.max_upload_bytes * settings.max_files_per_application + 1024 * 1024
+
+
+async def _refuse(
+    request: Request, scope: Scope, receive: Receive, send: Send, status: int
+) -> None:
+    from servicepoint.web import render, request_language
+
+    lang = request_language(request)
+    texts = {
+        403: (
+            "Formular abgelaufen",
+            "Die Sitzung ist abgelaufen oder das Formular ist veraltet. "
+            "Bitte laden Sie die Seite neu und versuchen Sie es noch einmal. Ihre bisherigen "
+            "Angaben sind gespeichert.",
+            "Form expired",
+            "The session expired or the form is out of date. Please reload "
+            "the page and try again. What you entered so far is saved.",
+        ),
+        413: (
+            "Zu große Anfrage",
+            "Die gesendeten Dateien sind zusammen zu groß.",
+            "Request too large",
+            "The files sent are too large together.",
+        ),
+    }
+    de_title, de_text, en_title, en_text = texts[status]
+    title, text = (en_title, en_text) if lang == "en" else (de_title, de_text)
+    response = render(request, "error.html", {"title": title, "message": text}, status_code=status)
+    await response(scope, receive, send)
+
+
+async def _buffer(receive: Receive, limit: int) -> tuple[bytes | None, Receive]:
+    """Read the whole body (None when it passes ``limit``) and a receive that replays it."""
     chunks: list[bytes] = []
+    size = 0
     more = True
     while more:
         message = await receive()
         if message["type"] != "http.request":
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None, receive
+        chunks.append(chunk)
         more = message.get("more_body", False)
     body = b"".join(chunks)
     sent = False

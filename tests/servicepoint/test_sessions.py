@@ -74,3 +74,25 @@ def test_another_browser_has_its_own_session(client: TestClient) -> None:
     token = other.get("/test/form").headers["x-test-csrf"]
     assert token != client.get("/test/form").headers["x-test-csrf"]
     assert re.fullmatch(r"[\w-]{40,}", token)
+
+
+def test_a_refused_form_gets_a_page_in_the_citizens_language(client: TestClient) -> None:
+    refused = client.post("/test/form?lang=en", data={"value": "x"})
+    assert refused.status_code == 403
+    assert "Form expired" in refused.text
+    assert "<h1>" in refused.text
+    german = client.post("/test/form?lang=de", data={"value": "x"})
+    assert "Formular abgelaufen" in german.text
+
+
+def test_an_oversized_form_body_is_refused_before_it_is_read(client: TestClient) -> None:
+    from servicepoint.settings import get_settings
+
+    settings = get_settings()
+    limit = settings.max_upload_bytes * settings.max_files_per_application + 1024 * 1024
+    response = client.post(
+        "/test/form",
+        content=b"x" * 16,
+        headers={"content-length": str(limit + 1), "content-type": "application/octet-stream"},
+    )
+    assert response.status_code == 413
