@@ -1,0 +1,205 @@
+"""Document type from content: identity card, passport, landlord confirmation or other.
+
+The decision rests on evidence that survives OCR noise: machine-readable-zone
+lines (long runs of ``[A-Z0-9<]`` with filler characters) and key phrases matched
+with a small edit distance. A document only counts as a landlord confirmation if it
+names the legal concept (Wohnungsgeber, § 19 BMG) or says that someone moved into a
+flat in a landlord's name; a letter from an energy supplier that mentions an
+"Einzug" of a direct debit is not one.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from intake.documents import DocType, PageText
+
+# ---------------------------------------------------------------- text helpers
+
+
+def fold(text: str) -> str:
+    """Lower case, umlauts spelled out, other accents dropped (for matching only)."""
+    text = text.casefold().replace("ß", "ss")
+    for umlaut, spelled in (("ä", "ae"), ("ö", "oe"), ("ü", "ue")):
+        text = text.replace(umlaut, spelled)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def squeeze(text: str) -> str:
+    """Folded text with everything but letters and digits removed."""
+    return re.sub(r"[^a-z0-9]", "", fold(text))
+
+
+def fuzzy_find(pattern: str, text: str, max_errors: int) -> tuple[int, int] | None:
+    """Best approximate occurrence of ``pattern`` in ``text`` (Sellers' algorithm).
+
+    Returns (errors, end index) of the best match with at most ``max_errors``
+    insertions, deletions or substitutions, or None.
+    """
+    if not pattern:
+        return None
+    previous = list(range(len(pattern) + 1))
+    best: tuple[int, int] | None = None
+    for end, char in enumerate(text, start=1):
+        current = [0]
+        for i, p_char in enumerate(pattern, start=1):
+            cost = 0 if p_char == char else 1
+            current.append(min(previous[i] + 1, current[i - 1] + 1, previous[i - 1] + cost))
+        if current[-1] <= max_errors and (best is None or current[-1] < best[0]):
+            best = (current[-1], end)
+            if best[0] == 0:
+                return best
+        previous = current
+    return best
+
+
+def allowed_errors(pattern: str) -> int:
+    """Edit distance tolerated for a squeezed key phrase: none for short ones."""
+    if len(pattern) >= 16:
+        return 2
+    if len(pattern) >= 9:
+        return 1
+    return 0
+
+
+def contains_phrase(squeezed_text: str, phrase: str) -> bool:
+    pattern = squeeze(phrase)
+    if pattern in squeezed_text:
+        return True
+    errors = allowed_errors(pattern)
+    return errors > 0 and fuzzy_find(pattern, squeezed_text, errors) is not None
+
+
+# ---------------------------------------------------------------- evidence
+
+_MRZ_CHARS = re.compile(r"^[A-Z0-9<]+$")
+
+_ID_CARD_PHRASES = (
+    "Personalausweis",
+    "Identity Card",
+    "Carte d'identité",
+    "Bundesrepublik Deutschland",
+)
+_PASSPORT_PHRASES = ("Reisepass", "Passport", "Passeport", "Pasaporte", "Passaporto")
+
+# The legal concept: a landlord confirmation names the Wohnungsgeber or § 19 BMG
+# (or calls itself a landlord's certificate of moving in). Without one of these,
+# no amount of moving vocabulary makes a document one (a registration
+# certificate cites the Bundesmeldegesetz and an "Einzugsdatum" too).
+_LANDLORD_CORE = (
+    ("Wohnungsgeberbestätigung", 3.0),
+    ("Bestätigung des Wohnungsgebers", 3.0),
+    ("Vermieterbescheinigung", 3.0),
+    ("Vermieterbestätigung", 3.0),
+    ("Einzugsbestätigung", 2.0),
+    ("Wohnungsgeber", 2.0),
+    ("19 BMG", 1.5),
+    ("19 des Bundesmeldegesetzes", 1.5),
+)
+# Supporting vocabulary, counted only together with a core phrase.
+_LANDLORD_SUPPORT = (
+    ("Bundesmeldegesetz", 0.5),
+    ("Meldebehörde", 0.5),
+    ("meldepflichtige Person", 1.0),
+    ("eingezogen", 1.0),
+    ("Einzug", 0.5),
+    ("Vermieter", 0.5),
+    ("Anschrift der Wohnung", 1.0),
+    ("in die Wohnung", 1.0),
+)
+_LANDLORD_THRESHOLD = 3.0
+_MAX_SEARCHED_CHARS = 12_000
+
+
+@dataclass(slots=True)
+class Evidence:
+    mrz_lines: int = 0
+    mrz_id_card: int = 0
+    mrz_passport: int = 0
+    id_card_words: int = 0
+    passport_words: int = 0
+    landlord_score: float = 0.0
+    readable_words: int = 0
+
+
+def mrz_kind(line: str) -> str | None:
+    """'id_card', 'passport' or 'unknown' for an MRZ-looking line, else None."""
+    compact = line.upper().replace(" ", "").replace("«", "<").replace("‹", "<")
+    if len(compact) < 25 or compact.count("<") < 3 or not _MRZ_CHARS.match(compact):
+        return None
+    if compact.startswith("P") and len(compact) >= 40:
+        return "passport"
+    if compact[0] in "IAC" and 28 <= len(compact) <= 32:
+        return "id_card"
+    if compact.startswith("P"):
+        return "passport"
+    if compact.startswith(("I", "ID")):
+        return "id_card"
+    return "unknown"
+
+
+def gather_evidence(pages: list[PageText], acroform: dict[str, str]) -> Evidence:
+    evidence = Evidence()
+    text = "\n".join(page.text for page in pages)
+    form_text = "\n".join(f"{name} {value}" for name, value in acroform.items())
+    for line in text.splitlines():
+        kind = mrz_kind(line)
+        if kind is not None:
+            evidence.mrz_lines += 1
+            evidence.mrz_id_card += kind == "id_card"
+            evidence.mrz_passport += kind == "passport"
+    # What a document is shows on its first pages; fuzzy search costs time per character.
+    squeezed = squeeze(form_text + "\n" + text)[:_MAX_SEARCHED_CHARS]
+    evidence.id_card_words = sum(contains_phrase(squeezed, p) for p in _ID_CARD_PHRASES)
+    evidence.passport_words = sum(contains_phrase(squeezed, p) for p in _PASSPORT_PHRASES)
+    core = sum(w for p, w in _LANDLORD_CORE if contains_phrase(squeezed, p))
+    if core > 0:
+        support = sum(w for p, w in _LANDLORD_SUPPORT if contains_phrase(squeezed, p))
+        evidence.landlord_score = core + support
+    evidence.readable_words = sum(
+        1 for page in pages for w in page.words if w.confidence >= 0.6 and len(w.text) >= 3
+    )
+    if not any(page.words for page in pages):
+        evidence.readable_words = len(re.findall(r"\w{3,}", text))
+    return evidence
+
+
+# ---------------------------------------------------------------- decision
+
+
+def classify(pages: list[PageText], acroform: dict[str, str]) -> tuple[DocType, float]:
+    """The document's type and how sure that is (0..1)."""
+    return decide(gather_evidence(pages, acroform))
+
+
+def decide(ev: Evidence) -> tuple[DocType, float]:
+    identity = _identity_type(ev)
+    if identity is not None and ev.landlord_score < _LANDLORD_THRESHOLD:
+        return identity
+    if ev.landlord_score >= _LANDLORD_THRESHOLD:
+        if identity is not None and identity[1] >= 0.9:
+            # An identity document that mentions a move (a stamped address change):
+            # the MRZ is the stronger evidence.
+            return identity
+        return DocType.LANDLORD_CONFIRMATION, min(0.99, 0.6 + 0.06 * ev.landlord_score)
+    if ev.readable_words < 15:
+        # Too little legible text to say what this is: do not claim "other".
+        return DocType.OTHER, 0.2
+    return DocType.OTHER, 0.9 if ev.landlord_score == 0 else 0.75
+
+
+def _identity_type(ev: Evidence) -> tuple[DocType, float] | None:
+    passport_votes = 2 * ev.mrz_passport + ev.passport_words
+    id_votes = 2 * ev.mrz_id_card + ev.id_card_words
+    if ev.mrz_lines == 0 and passport_votes == 0 and ev.id_card_words < 2:
+        # "Bundesrepublik Deutschland" alone is printed on many official letters.
+        return None
+    if passport_votes == 0 and id_votes == 0:
+        return None
+    kind = DocType.PASSPORT if passport_votes > id_votes else DocType.ID_CARD
+    strength = max(passport_votes, id_votes) + ev.mrz_lines
+    confidence = min(0.99, 0.55 + 0.1 * strength)
+    return kind, confidence

@@ -1,0 +1,89 @@
+"""Document classification from content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from intake.classify import classify, fuzzy_find, mrz_kind
+from intake.documents import DocType, PageText, TextSource
+from intake.reader import read_document
+
+
+def _text_page(text: str) -> PageText:
+    return PageText(0, 2480, 3508, TextSource.PDF_TEXT, text)
+
+
+@pytest.mark.parametrize("case", ["case-005", "case-023"])
+def test_electricity_contract_in_the_landlord_slot_is_other(corpus: Path, case: str) -> None:
+    path = corpus / "anmeldung-dev" / case / "documents" / "wohnungsgeberbestaetigung.jpg"
+    reading = read_document(path, declared_type=DocType.LANDLORD_CONFIRMATION)
+    assert "Stromliefervertrag" in reading.pages[0].text  # what it really is
+    assert reading.type is DocType.OTHER
+    assert reading.type_confidence >= 0.6
+    assert reading.fields == {}
+    assert reading.problems == []
+
+
+def test_scanned_id_card_and_passport(corpus: Path) -> None:
+    card = corpus / "anmeldung-dev" / "case-009" / "documents" / "personalausweis_1.jpg"
+    passport = corpus / "anmeldung-dev" / "case-022" / "documents" / "reisepass_1.jpg"
+    assert read_document(card).type is DocType.ID_CARD
+    assert read_document(passport).type is DocType.PASSPORT
+
+
+def test_mrz_lines_decide_identity_documents() -> None:
+    card = (
+        "IDD<<LRPIKATKG3<<<<<<<<<<<<<<<\n0401135<3402041D<<<<<<<<<<<<<4\n"
+        "MUELLER<<UWE<<<<<<<<<<<<<<<<<<"
+    )
+    passport = (
+        "P<UKRBONDARENKO<<OLENA<<<<<<<<<<<<<<<<<<<<<<\nBO54659386UKR8812256F3006265<<<<<<<<<<<<<<04"
+    )
+    assert classify([_text_page(card)], {})[0] is DocType.ID_CARD
+    assert classify([_text_page(passport)], {})[0] is DocType.PASSPORT
+    assert mrz_kind("IDD<<LRPIKATKG3<<<<<<<<<<<<<<<") == "id_card"
+    assert mrz_kind("Hannover, 05.11.2026") is None
+
+
+def test_landlord_confirmation_survives_ocr_noise() -> None:
+    noisy = (
+        "Wohnungsgeberbestätiqung\nnach 8 19 des Bundesmeldegesetzes (BMG)\n"
+        "Name und Anschrift des Wohnunqsgebers\nDr. Ilse Brammer, Limmerstraße 72"
+    )
+    doc_type, confidence = classify([_text_page(noisy)], {})
+    assert doc_type is DocType.LANDLORD_CONFIRMATION
+    assert confidence >= 0.8
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A utility's direct debit ("Einzug") and a move are different things.
+        "Stadtwerke Hannover AG\nSEPA-Lastschriftmandat\nWir ziehen den Abschlag per Einzug "
+        "von Ihrem Konto ein. Ihre neue Verbrauchsstelle: Lister Meile 45, 30161 Hannover.\n"
+        "Bitte prüfen Sie die Angaben und senden Sie uns das Mandat unterschrieben zurück.",
+        "Gehaltsabrechnung Oktober 2026\nPersonalnummer 4711\nBrutto 3.200,00 EUR\n"
+        "Netto 2.150,00 EUR\nSteuerklasse 1\nKrankenversicherung AOK Niedersachsen",
+        "Landeshauptstadt Hannover\nMeldebescheinigung (einfach) nach § 18 Bundesmeldegesetz\n"
+        "Die Meldebehörde bescheinigt: Frau Lea Becker ist seit dem Einzug am 01.10.2026 "
+        "in der Wohnung Lister Meile 45, 30161 Hannover mit alleiniger Wohnung gemeldet.",
+    ],
+    ids=["direct-debit", "payslip", "registration-certificate"],
+)
+def test_other_documents_are_other(text: str) -> None:
+    doc_type, confidence = classify([_text_page(text)], {})
+    assert doc_type is DocType.OTHER
+    assert confidence >= 0.6
+
+
+def test_illegible_text_is_not_claimed_to_be_other() -> None:
+    doc_type, confidence = classify([_text_page("~ ,. ;: ii")], {})
+    assert doc_type is DocType.OTHER
+    assert confidence < 0.5  # the reader reports "unreadable" instead
+
+
+def test_fuzzy_find_tolerates_a_few_errors() -> None:
+    assert fuzzy_find("wohnungsgeber", "xxwohnunqsgeberxx", 1) == (1, 15)
+    assert fuzzy_find("wohnungsgeber", "vermieter", 2) is None

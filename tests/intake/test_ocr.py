@@ -1,0 +1,92 @@
+"""Tesseract wrapper, orientation and deskew against real tesseract and corpus scans."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from intake import ocr
+from intake.documents import TextSource
+
+
+@pytest.fixture(scope="module")
+def letter_page(corpus: Path) -> Image.Image:
+    """A clean scanned landlord letter (300 dpi, upright)."""
+    path = corpus / "anmeldung-dev" / "case-003" / "documents" / "wohnungsgeberbestaetigung.jpg"
+    return Image.open(path).convert("L")
+
+
+def test_run_tesseract_returns_words_with_confidence_boxes_and_lines(
+    letter_page: Image.Image,
+) -> None:
+    top = letter_page.crop((0, 0, letter_page.width, letter_page.height // 3))
+    before = ocr.CALLS
+
+    page = ocr.run_tesseract(top)
+
+    assert ocr.CALLS == before + 1
+    assert page.source is TextSource.OCR
+    assert (page.width, page.height) == top.size
+    assert "Wohnungsgebers" in page.text
+    assert all(0.0 <= w.confidence <= 1.0 for w in page.words)
+    assert all(0 <= w.box[0] < w.box[2] <= top.width for w in page.words)
+    lines = [w.line for w in page.words]
+    assert lines == sorted(lines)  # reading order
+    assert page.text.count("\n") == len(set(lines)) - 1
+    assert page.mean_confidence > 0.85
+
+
+def test_whitelist_restricts_characters(letter_page: Image.Image) -> None:
+    top = letter_page.crop((0, 0, letter_page.width, letter_page.height // 4))
+    page = ocr.run_tesseract(top, psm=6, whitelist="0123456789")
+    assert page.text.strip()
+    assert set(page.text) <= set("0123456789 \n")
+
+
+def test_upright_page_needs_no_rotation(letter_page: Image.Image) -> None:
+    assert ocr.detect_orientation(letter_page) == 0
+
+
+@pytest.mark.parametrize("turned_by", [90, 180])
+def test_detect_orientation_undoes_a_turned_page(letter_page: Image.Image, turned_by: int) -> None:
+    turned = ocr.rotate_clockwise(letter_page, turned_by)
+    assert ocr.detect_orientation(turned) == (360 - turned_by) % 360
+
+
+@pytest.mark.parametrize("angle", [3.0, -2.5])
+def test_deskew_estimates_small_angles(letter_page: Image.Image, angle: float) -> None:
+    skewed = letter_page.rotate(angle, expand=True, fillcolor=255)
+    straight, applied = ocr.deskew(skewed)
+    assert applied == pytest.approx(-angle, abs=0.3)
+    assert straight.size != skewed.size  # turned with expand
+
+
+def test_prepare_page_enlarges_low_resolution_scans(letter_page: Image.Image) -> None:
+    small = letter_page.resize((letter_page.width // 2, letter_page.height // 2))
+    prepared, rotation, skew = ocr.prepare_page(small)
+    assert rotation == 0
+    assert abs(skew) < 0.5
+    assert prepared.mode == "L"
+    assert max(prepared.size) >= 3300
+
+
+def test_timeout_raises_ocr_error(letter_page: Image.Image) -> None:
+    with pytest.raises(ocr.OcrError, match="timed out"):
+        ocr.run_tesseract(letter_page, timeout=0.01)
+
+
+def test_missing_binary_raises_ocr_error(
+    letter_page: Image.Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from servicepoint.settings import reset_settings
+
+    monkeypatch.setenv("SERVICEPOINT_TESSERACT_CMD", "/nonexistent/tesseract")
+    reset_settings()
+    try:
+        with pytest.raises(ocr.OcrError, match="not installed"):
+            ocr.run_tesseract(letter_page.crop((0, 0, 400, 200)))
+    finally:
+        monkeypatch.undo()
+        reset_settings()
