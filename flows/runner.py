@@ -129,10 +129,24 @@ async def serve_until_cancelled(api_url: str, slots: int, flow_run_limit: int) -
             await asyncio.sleep(1.0)
 
 
+async def announce_tutorials() -> None:
+    """Put changed tutorial scripts in the outbox; the render flow picks them up."""
+    from tutorials.service import sync_at_start
+
+    try:
+        announced = await asyncio.to_thread(sync_at_start)
+    except Exception:  # a broken script must not stop the runner
+        log.exception("could not sync the tutorial scripts")
+        return
+    if announced:
+        log.info("tutorials to render in the background: %s", ", ".join(announced))
+
+
 async def main() -> None:
     settings = get_settings()
     api_url = settings.effective_prefect_api_url
     relay = asyncio.create_task(relay_forever(api_url))
+    await announce_tutorials()
     try:
         if load_declarations():
             await serve_until_cancelled(
