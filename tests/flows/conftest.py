@@ -147,9 +147,22 @@ class PrefectServer:
         self.home.mkdir(parents=True, exist_ok=True)
         log = (self.home / "server.log").open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-             "--port", str(self.port), "--analytics-off"],
-            env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--analytics-off",
+            ],
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -183,9 +196,7 @@ def own_prefect(tmp_path: Path) -> Iterator[PrefectServer]:
         server.stop()
 
 
-def runner_for(
-    server: PrefectServer, smtp_port: int, log: Path, **extra: str
-) -> Runner:
+def runner_for(server: PrefectServer, smtp_port: int, log: Path, **extra: str) -> Runner:
     env = server.env()
     env.update(
         {

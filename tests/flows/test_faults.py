@@ -18,7 +18,7 @@ from servicepoint import db
 from servicepoint.app import create_app
 from servicepoint.events import OutboxEvent
 from tests.flows.conftest import Mailbox, PrefectServer, runner_for, wait_for_deployments
-from tests.flows.test_applications import submit
+from tests.flows.test_applications import CASES, submit
 
 pytestmark = pytest.mark.slow
 DONE = {"approved", "review", "rejected"}
@@ -55,7 +55,9 @@ def decided_counts(ids: list[str]) -> Counter[str]:
 
 
 def test_submissions_while_prefect_is_down_are_processed_after_it_returns(
-    client: TestClient, own_prefect: PrefectServer, smtp_server: tuple[Mailbox, int],
+    client: TestClient,
+    own_prefect: PrefectServer,
+    smtp_server: tuple[Mailbox, int],
     tmp_path: Path,
 ) -> None:
     runner = runner_for(own_prefect, smtp_server[1], tmp_path / "runner.log")
@@ -87,7 +89,9 @@ def test_submissions_while_prefect_is_down_are_processed_after_it_returns(
 
 
 def test_runner_killed_mid_batch_decides_every_case_exactly_once(
-    client: TestClient, own_prefect: PrefectServer, smtp_server: tuple[Mailbox, int],
+    client: TestClient,
+    own_prefect: PrefectServer,
+    smtp_server: tuple[Mailbox, int],
     tmp_path: Path,
 ) -> None:
     mailbox, smtp_port = smtp_server
@@ -102,8 +106,9 @@ def test_runner_killed_mid_batch_decides_every_case_exactly_once(
     while time.monotonic() < deadline:
         with db.session_scope() as session:
             busy = session.exec(
-                select(Application).where(col(Application.id).in_(ids),
-                                          Application.status == "processing")
+                select(Application).where(
+                    col(Application.id).in_(ids), Application.status == "processing"
+                )
             ).all()
         if busy:
             break
@@ -149,3 +154,90 @@ async def _run_deployment(server: PrefectServer, name: str) -> Any:
                     return state
                 await asyncio.sleep(0.5)
     raise AssertionError(f"{name} did not finish")
+
+
+FAILING_TESSERACT = '''#!{python}
+"""tesseract, except that it fails on any page showing a large solid black square."""
+import os
+import sys
+
+from PIL import Image, ImageFilter
+
+args = sys.argv[1:]
+if args and os.path.isfile(args[0]):
+    page = Image.open(args[0]).convert("L")
+    small = page.resize((max(1, page.width // 8), max(1, page.height // 8)))
+    solid = small.point(lambda v: 255 if v < 16 else 0).filter(ImageFilter.MinFilter(41))
+    if solid.getbbox() is not None:
+        sys.stderr.write("Error: simulated tesseract failure\\n")
+        sys.exit(1)
+os.execvp("tesseract", ["tesseract", *args])
+'''
+
+
+def _with_black_square(source: Path, target: Path) -> Path:
+    from PIL import Image, ImageDraw
+
+    page = Image.open(source).convert("RGB")
+    draw = ImageDraw.Draw(page)
+    right, bottom = page.width - 200, page.height - 200
+    draw.rectangle((right - 700, bottom - 700, right, bottom), fill=(0, 0, 0))
+    page.save(target, "JPEG", quality=90)
+    return target
+
+
+def test_tesseract_failing_on_one_document_sends_only_that_case_to_review(
+    client: TestClient,
+    own_prefect: PrefectServer,
+    smtp_server: tuple[Mailbox, int],
+    tmp_path: Path,
+) -> None:
+    import json
+    import sys
+
+    wrapper = tmp_path / "tesseract"
+    wrapper.write_text(FAILING_TESSERACT.format(python=sys.executable))
+    wrapper.chmod(0o755)
+    case_dir = CASES / "case-024"
+    broken = _with_black_square(
+        case_dir / "documents" / "wohnungsgeberbestaetigung.jpg",
+        tmp_path / "wohnungsgeberbestaetigung.jpg",
+    )
+    data = json.loads((case_dir / "application.json").read_text(encoding="utf-8"))
+    files = [
+        (
+            "files",
+            (
+                "personalausweis_1.jpg",
+                (case_dir / "documents" / "personalausweis_1.jpg").read_bytes(),
+            ),
+        ),
+        ("files", ("wohnungsgeberbestaetigung.jpg", broken.read_bytes())),
+    ]
+    response = client.post(
+        "/api/v1/applications", data={"application": json.dumps(data)}, files=files
+    )
+    assert response.status_code == 202
+    failing_id = response.json()["id"]
+    healthy = {case: submit(client, case)["id"] for case in ("case-003", "case-038")}
+    runner = runner_for(
+        own_prefect,
+        smtp_server[1],
+        tmp_path / "runner.log",
+        SERVICEPOINT_TESSERACT_CMD=str(wrapper),
+    )
+    runner.start()
+    try:
+        statuses = wait_all([failing_id, *healthy.values()], timeout=400)
+    finally:
+        runner.stop()
+    assert statuses[failing_id] == "review"
+    with db.session_scope() as session:
+        failing = session.get(Application, failing_id)
+        assert failing is not None
+        assert "UNREADABLE_DOCUMENT" in failing.reasons
+        for case, application_id in healthy.items():
+            other = session.get(Application, application_id)
+            assert other is not None
+            assert "UNREADABLE_DOCUMENT" not in other.reasons, case
+            assert other.status == "approved", (case, other.reasons)
