@@ -21,6 +21,8 @@ from servicepoint.settings import get_settings
 
 log = logging.getLogger("servicepoint.flows")
 
+TRIGGER_GRACE_SECONDS = 1.0  # the server's trigger service picks new automations up
+
 PREFECT_YAML = Path(__file__).resolve().parent.parent / "prefect.yaml"
 
 
@@ -107,7 +109,28 @@ async def wait_for_prefect(api_url: str) -> None:
             delay = min(delay * 2, 15.0)
 
 
-async def serve_until_cancelled(api_url: str, slots: int, flow_run_limit: int) -> None:
+async def register(deployments: list[Any], api_url: str) -> None:
+    """Create the deployments and wait until their triggers exist as automations.
+
+    Events published before a trigger exists would start nothing, so the outbox relay
+    starts only after this (the sweeper would re-announce such cases, but minutes later).
+    """
+    for deployment in deployments:
+        await deployment.aapply()
+    wanted = {t.name for d in deployments for t in (d.triggers or []) if t.name}
+    async with httpx.AsyncClient() as client:
+        for _ in range(60):
+            response = await client.post(f"{api_url}/automations/filter", json={}, timeout=10)
+            response.raise_for_status()
+            if wanted <= {a["name"] for a in response.json()}:
+                break
+            await asyncio.sleep(0.5)
+    await asyncio.sleep(TRIGGER_GRACE_SECONDS)
+
+
+async def serve_until_cancelled(
+    api_url: str, slots: int, flow_run_limit: int, ready: asyncio.Event
+) -> None:
     """Serve the deployments; when Prefect goes away, wait for it and serve again."""
     from prefect import aserve
 
@@ -116,6 +139,8 @@ async def serve_until_cancelled(api_url: str, slots: int, flow_run_limit: int) -
         try:
             await ensure_concurrency_limits(slots)
             deployments = await build_deployments(load_declarations())
+            await register(deployments, api_url)
+            ready.set()
             log.info("serving %d deployment(s)", len(deployments))
             await aserve(
                 *deployments,  # type: ignore[arg-type]
@@ -142,15 +167,23 @@ async def announce_tutorials() -> None:
         log.info("tutorials to render in the background: %s", ", ".join(announced))
 
 
+async def relay_when_ready(api_url: str, ready: asyncio.Event) -> None:
+    await ready.wait()
+    await relay_forever(api_url)
+
+
 async def main() -> None:
     settings = get_settings()
     api_url = settings.effective_prefect_api_url
-    relay = asyncio.create_task(relay_forever(api_url))
+    ready = asyncio.Event()
+    if not load_declarations():
+        ready.set()
+    relay = asyncio.create_task(relay_when_ready(api_url, ready))
     await announce_tutorials()
     try:
         if load_declarations():
             await serve_until_cancelled(
-                api_url, max(1, settings.ocr_workers), settings.flow_runs_per_runner
+                api_url, max(1, settings.ocr_workers), settings.flow_runs_per_runner, ready
             )
         else:
             await relay
