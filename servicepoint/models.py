@@ -1,16 +1,24 @@
 """Imports every table of every domain, so Alembic and tests see the whole schema."""
 
+from backoffice.models import DocumentRequest
 from intake.models import Application, AuditEntry, Document, Notification
 from servicepoint.auth import User
 from servicepoint.events import OutboxEvent
 from servicepoint.sessions import WebSession
+from tutorials.models import Tutorial, TutorialDailyCount
+from video.models import Consultation, ConsultationSlot
 
 __all__ = [
     "Application",
     "AuditEntry",
+    "Consultation",
+    "ConsultationSlot",
+    "DocumentRequest",
     "Document",
     "Notification",
     "OutboxEvent",
+    "Tutorial",
+    "TutorialDailyCount",
     "User",
     "WebSession",
 ]
