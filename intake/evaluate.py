@@ -1,0 +1,480 @@
+"""Reading documents in worker processes, evaluating cases and scoring a corpus.
+
+The production flow and ``servicepoint evaluate`` share one path:
+:func:`process_application_documents` reads an application's uploads and decides.
+Each document is read in its own short-lived process (forked from a server process
+that has the reader imported), at most ``workers`` at a time, so OCR spreads over
+the cores and a document that hangs or crashes is killed at its time limit and ends
+as unreadable instead of blocking the run.
+
+Scoring (:func:`score`) follows CONTRACTS §1; names are compared ignoring case, accents
+and ICAO transliteration, streets treat ``Straße``/``Strasse``/``Str.`` alike.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any
+
+from intake.decision import Decision, decide
+from intake.documents import DocType, DocumentReading
+from intake.names import comparable, normalize_street
+from intake.normalize import iso_date, normalize_house_number, normalize_postal_code
+from servicepoint.settings import get_settings
+
+# A reading gets this long beyond its own time limit before its process is killed.
+_KILL_GRACE_SECONDS = 10.0
+_MISSING = Path("/nonexistent")  # where an upload without a known path is "found"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentTask:
+    key: str  # unique within one run, e.g. "case-001/documents/scan.jpg"
+    file: str  # the name the application uses (DocumentReading.file)
+    path: Path
+    declared_type: DocType | None = None
+
+
+# --- reading in worker processes --------------------------------------------------------
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Fork from a clean server process with the reader imported (safe with threads)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["intake.reader", "intake.evaluate"])
+    return context
+
+
+def _read_in_child(
+    connection: Connection, task: DocumentTask, max_pages: int, time_limit: float
+) -> None:
+    """Child process: read one document and send the reading (and its OCR cost) back."""
+    os.setpgrp()  # own process group, so a kill also ends a running tesseract
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    from intake import ocr
+    from intake.reader import read_document
+
+    started, calls = time.monotonic(), ocr.CALLS
+    try:
+        reading = read_document(
+            task.path,
+            declared_type=task.declared_type,
+            max_pages=max_pages,
+            time_limit=time_limit,
+        )
+        reading.file = task.file
+        reading.seconds = round(time.monotonic() - started, 3)
+        connection.send((reading, ocr.CALLS - calls))
+    except Exception as exc:  # noqa: BLE001 - any failure becomes an unreadable document
+        failed = _failed_reading(task, f"error:{type(exc).__name__}", started)
+        connection.send((failed, ocr.CALLS - calls))
+    finally:
+        connection.close()
+
+
+def _failed_reading(task: DocumentTask, problem: str, started: float) -> DocumentReading:
+    return DocumentReading(
+        file=task.file,
+        media_type="application/octet-stream",
+        type=DocType.OTHER,
+        type_confidence=0.0,
+        problems=[problem],
+        seconds=round(time.monotonic() - started, 3),
+    )
+
+
+@dataclass(slots=True)
+class _Running:
+    task: DocumentTask
+    process: BaseProcess
+    connection: Connection
+    started: float
+
+
+def iter_readings(
+    tasks: Sequence[DocumentTask],
+    *,
+    workers: int | None = None,
+    time_limit: float | None = None,
+    max_pages: int | None = None,
+    kill_grace: float = _KILL_GRACE_SECONDS,
+    tesseract_calls: dict[str, int] | None = None,
+) -> Iterator[tuple[DocumentTask, DocumentReading]]:
+    """Read every task's document, ``workers`` at a time; yield each as it finishes.
+
+    A reading still running ``kill_grace`` seconds after its own time limit is killed
+    (with any tesseract it started) and reported with the problem ``timeout``.
+    ``tesseract_calls``, if given, receives the number of tesseract runs per task key.
+    """
+    settings = get_settings()
+    workers = max(1, workers or settings.ocr_workers)
+    limit = time_limit if time_limit is not None else settings.document_time_limit
+    pages = max_pages if max_pages is not None else settings.max_pages
+    context = _context()
+    pending = list(reversed(tasks))
+    running: list[_Running] = []
+    try:
+        while pending or running:
+            while pending and len(running) < workers:
+                running.append(_start(context, pending.pop(), pages, limit))
+            for task, reading, calls in _collect(running, limit + kill_grace):
+                if tesseract_calls is not None:
+                    tesseract_calls[task.key] = calls
+                yield task, reading
+    finally:
+        for job in running:
+            _kill(job)
+
+
+def _start(
+    context: multiprocessing.context.BaseContext,
+    task: DocumentTask,
+    max_pages: int,
+    time_limit: float,
+) -> _Running:
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(  # type: ignore[attr-defined]
+        target=_read_in_child, args=(sender, task, max_pages, time_limit), daemon=True
+    )
+    process.start()
+    sender.close()
+    return _Running(task, process, receiver, time.monotonic())
+
+
+def _collect(
+    running: list[_Running], hard_limit: float
+) -> Iterator[tuple[DocumentTask, DocumentReading, int]]:
+    """Wait for the next finished (or overdue) job; remove and yield what ended."""
+    now = time.monotonic()
+    timeout = max(0.0, min(job.started + hard_limit for job in running) - now)
+    ready = set(wait([job.connection for job in running], timeout=timeout))
+    for job in list(running):
+        if job.connection in ready:
+            reading, calls = _receive(job)
+        elif time.monotonic() - job.started > hard_limit:
+            _kill(job)
+            reading, calls = _failed_reading(job.task, "timeout", job.started), 0
+        else:
+            continue
+        running.remove(job)
+        job.process.join(timeout=5)
+        job.connection.close()
+        yield job.task, reading, calls
+
+
+def _receive(job: _Running) -> tuple[DocumentReading, int]:
+    try:
+        answer = job.connection.recv()
+    except (EOFError, OSError):  # the child died without an answer (crash, OOM kill)
+        return _failed_reading(job.task, "crashed", job.started), 0
+    match answer:
+        case (DocumentReading() as reading, int(calls)):
+            return reading, calls
+    return _failed_reading(job.task, "crashed", job.started), 0
+
+
+def _kill(job: _Running) -> None:
+    pid = job.process.pid
+    if pid is not None and job.process.is_alive():
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            job.process.kill()
+    job.process.join(timeout=5)
+
+
+# --- one application ------------------------------------------------------------------
+
+
+def document_tasks(
+    application: Mapping[str, Any],
+    paths: Mapping[str, Path] | Sequence[Path],
+    prefix: str = "",
+) -> list[DocumentTask]:
+    """One task per upload of ``application``.
+
+    ``paths`` maps each ``documents[].file`` to its place on disk, or lists the paths
+    in the order of ``documents``.
+    """
+    documents = [d for d in application.get("documents") or [] if isinstance(d, Mapping)]
+    if not isinstance(paths, Mapping):
+        paths = {
+            str(doc.get("file", "")): path for doc, path in zip(documents, paths, strict=False)
+        }
+    tasks = []
+    for doc in documents:
+        file = str(doc.get("file", ""))
+        declared = doc.get("declared_type")
+        try:
+            declared_type = DocType(declared) if declared else None
+        except ValueError:
+            declared_type = None
+        tasks.append(
+            DocumentTask(f"{prefix}{file}", file, paths.get(file) or _MISSING / file, declared_type)
+        )
+    return tasks
+
+
+def process_application_documents(
+    application: Mapping[str, Any],
+    paths: Mapping[str, Path] | Sequence[Path],
+    *,
+    workers: int | None = None,
+) -> tuple[list[DocumentReading], Decision]:
+    """Read every upload of ``application`` and decide; the production flow calls this."""
+    tasks = document_tasks(application, paths)
+    workers = workers or max(1, min(len(tasks), get_settings().ocr_workers))
+    done = dict(iter_readings(tasks, workers=workers))
+    readings = [done[task] for task in tasks]
+    return readings, decide(application, readings)
+
+
+def evaluate_case(case_dir: Path) -> dict[str, Any]:
+    """The evaluation line (CONTRACTS §1) of one corpus case."""
+    application = json.loads((case_dir / "application.json").read_text(encoding="utf-8"))
+    paths = case_paths(case_dir, application)
+    readings, decision = process_application_documents(application, paths)
+    return result_line(case_dir.name, readings, decision)
+
+
+def case_paths(case_dir: Path, application: Mapping[str, Any]) -> dict[str, Path]:
+    """Map each upload's ``file`` to its path, refusing names that leave the case folder."""
+    root = case_dir.resolve()
+    paths = {}
+    for doc in application.get("documents") or []:
+        file = str(doc.get("file", ""))
+        path = (root / file).resolve()
+        paths[file] = path if path.is_relative_to(root) else root / "missing"
+    return paths
+
+
+def result_line(
+    case: str, readings: Sequence[DocumentReading], decision: Decision
+) -> dict[str, Any]:
+    """The JSONL line of one case; ``seconds`` is the time spent reading its documents
+    (summed over documents, which may have been read in parallel)."""
+    seconds = sum(r.seconds for r in readings)
+    return {
+        "case": case,
+        "decision": decision.decision,
+        "reasons": list(decision.reasons),
+        "documents": {r.file: _document_entry(r) for r in readings},
+        "seconds": round(seconds, 3),
+        # Beside the contract: what the clerk would see, for failure analysis.
+        "findings": [f.as_json() for f in decision.findings],
+    }
+
+
+def _document_entry(reading: DocumentReading) -> dict[str, Any]:
+    fields = _public_fields(reading)
+    return {
+        "type": str(reading.type),
+        "fields": fields,
+        # Beside the contract: per-field confidence and reading problems, for calibration.
+        "confidence": {k: v for k, v in reading.confidences().items() if k in fields},
+        "problems": list(reading.problems),
+    }
+
+
+def _public_fields(reading: DocumentReading) -> dict[str, Any]:
+    """Document fields, without internal markers such as ``mrz_viz_mismatch``."""
+    return {
+        name: value for name, value in reading.field_values().items() if not name.startswith("mrz_")
+    }
+
+
+# --- a whole corpus ----------------------------------------------------------------------
+
+
+def corpus_cases(corpus_dir: Path) -> list[str]:
+    manifest = corpus_dir / "manifest.json"
+    if manifest.exists():
+        return [str(c) for c in json.loads(manifest.read_text(encoding="utf-8"))["cases"]]
+    return sorted(p.name for p in corpus_dir.iterdir() if (p / "application.json").exists())
+
+
+def evaluate_corpus(
+    corpus_dir: Path,
+    *,
+    workers: int | None = None,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Evaluate every case, spreading all documents of all cases over the workers."""
+    applications: dict[str, dict[str, Any]] = {}
+    tasks: list[DocumentTask] = []
+    for case in corpus_cases(corpus_dir):
+        case_dir = corpus_dir / case
+        application = _load_application(case_dir)
+        applications[case] = application
+        tasks.extend(document_tasks(application, case_paths(case_dir, application), f"{case}/"))
+    readings: dict[str, DocumentReading] = {}
+    remaining = {
+        case: len(application.get("documents") or []) for case, application in applications.items()
+    }
+    results = {
+        case: _finish(case, applications[case], readings) for case, n in remaining.items() if n == 0
+    }
+    for task, reading in iter_readings(tasks, workers=workers):
+        readings[task.key] = reading
+        case = task.key.split("/", 1)[0]
+        remaining[case] -= 1
+        if remaining[case] == 0:
+            results[case] = _finish(case, applications[case], readings)
+            if progress is not None:
+                progress(results[case])
+    return [results[case] for case in applications]
+
+
+def _load_application(case_dir: Path) -> dict[str, Any]:
+    """The case's application; an unreadable one becomes an empty (invalid) application."""
+    try:
+        loaded = json.loads((case_dir / "application.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _finish(
+    case: str, application: dict[str, Any], readings: Mapping[str, DocumentReading]
+) -> dict[str, Any]:
+    ordered = [readings[f"{case}/{task.file}"] for task in document_tasks(application, {})]
+    return result_line(case, ordered, decide(application, ordered))
+
+
+def write_results(results: Sequence[Mapping[str, Any]], out: Path) -> None:
+    with out.open("w", encoding="utf-8") as stream:
+        for line in results:
+            stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+# --- scoring ---------------------------------------------------------------------------
+
+
+def _name_key(value: Any) -> Any:
+    if isinstance(value, list):
+        return sorted(comparable(str(v)) for v in value)
+    return comparable(str(value))
+
+
+def _upper_key(value: Any) -> str:
+    return "".join(str(value).split()).upper()
+
+
+_FIELD_KEYS: dict[str, Callable[[Any], Any]] = {
+    "surname": _name_key,
+    "given_names": _name_key,
+    "landlord_name": _name_key,
+    "residents": _name_key,
+    "city": _name_key,
+    "street": lambda v: normalize_street(str(v)),
+    "house_number": lambda v: normalize_house_number(str(v)),
+    "postal_code": lambda v: normalize_postal_code(str(v)),
+    "birth_date": lambda v: iso_date(str(v)),
+    "expiry_date": lambda v: iso_date(str(v)),
+    "move_in_date": lambda v: iso_date(str(v)),
+    "document_number": _upper_key,
+    "nationality": _upper_key,
+}
+
+
+def field_correct(name: str, extracted: Any, expected: Any) -> bool:
+    if extracted is None or extracted == "" or extracted == []:
+        return False
+    key: Callable[[Any], Any] = _FIELD_KEYS.get(name, _upper_key)
+    if isinstance(expected, list) and not isinstance(extracted, list):
+        extracted = [extracted]
+    return bool(key(extracted) == key(expected))
+
+
+def _reason_found(expected: Any, reported: Sequence[str]) -> bool:
+    """An expected reason, or a list of alternatives of which any one counts."""
+    if isinstance(expected, list):
+        return any(str(code) in reported for code in expected)
+    return str(expected) in reported
+
+
+@dataclass(slots=True)
+class _Tally:
+    hits: int = 0
+    total: int = 0
+
+    def add(self, hit: bool) -> None:
+        self.hits += int(hit)
+        self.total += 1
+
+    @property
+    def rate(self) -> float | None:
+        return round(self.hits / self.total, 4) if self.total else None
+
+
+def score(results: Sequence[Mapping[str, Any]], corpus_dir: Path) -> dict[str, Any]:
+    """The summary figures of CONTRACTS §1 for ``results`` against the corpus truth."""
+    by_case = {str(r["case"]): r for r in results}
+    tallies = {name: _Tally() for name in ("automation", "fields", "reasons", "types", "decisions")}
+    unsafe: list[str] = []
+    for case in corpus_cases(corpus_dir):
+        truth = json.loads((corpus_dir / case / "expected.json").read_text(encoding="utf-8"))
+        result = by_case.get(case, {"decision": "review", "reasons": [], "documents": {}})
+        fields_ok = _score_documents(truth, result, tallies)
+        for expected in truth.get("reasons", []):
+            tallies["reasons"].add(_reason_found(expected, result.get("reasons", [])))
+        tallies["decisions"].add(result["decision"] == truth["decision"])
+        if truth["decision"] == "auto":
+            tallies["automation"].add(result["decision"] == "auto")
+        if result["decision"] == "auto" and (truth["decision"] != "auto" or not fields_ok):
+            unsafe.append(case)
+    seconds = [float(r["seconds"]) for r in results if "seconds" in r]
+    return {
+        "cases": len(corpus_cases(corpus_dir)),
+        "unsafe_auto": len(unsafe),
+        "unsafe_cases": unsafe,
+        "automation_rate": tallies["automation"].rate,
+        "field_accuracy": tallies["fields"].rate,
+        "reason_recall": tallies["reasons"].rate,
+        "doc_type_accuracy": tallies["types"].rate,
+        "decision_accuracy": tallies["decisions"].rate,
+        "median_seconds_per_case": round(statistics.median(seconds), 2) if seconds else None,
+    }
+
+
+def _score_documents(
+    truth: Mapping[str, Any], result: Mapping[str, Any], tallies: dict[str, _Tally]
+) -> bool:
+    """Tally document types and fields; True when every expected field is correct."""
+    all_correct = True
+    for file, expected in truth.get("documents", {}).items():
+        got = result.get("documents", {}).get(file, {})
+        tallies["types"].add(got.get("type") == expected.get("type"))
+        for name, value in expected.get("fields", {}).items():
+            correct = field_correct(name, got.get("fields", {}).get(name), value)
+            tallies["fields"].add(correct)
+            all_correct = all_correct and correct
+    return all_correct
+
+
+def format_summary(summary: Mapping[str, Any]) -> str:
+    lines = []
+    for key, value in summary.items():
+        if isinstance(value, float):
+            lines.append(f"{key}: {value:.4f}")
+        elif isinstance(value, list):
+            lines.append(f"{key}: {', '.join(map(str, value)) or '-'}")
+        else:
+            lines.append(f"{key}: {value}")
+    return "\n".join(lines)
+
+
+def print_progress(line: Mapping[str, Any]) -> None:
+    reasons = ", ".join(line["reasons"]) or "-"
+    sys.stderr.write(f"{line['case']}: {line['decision']} ({reasons}) {line['seconds']:.1f}s\n")
