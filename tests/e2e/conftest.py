@@ -77,8 +77,10 @@ def live_server(migrated_db: str) -> Iterator[LiveServer]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Per module: Playwright's sync API keeps an event loop running in this thread while
+    it is open, which would break later tests that run their own asyncio code."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():

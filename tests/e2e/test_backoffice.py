@@ -24,9 +24,8 @@ from tests.backoffice.conftest import (  # noqa: F401  (fixtures)
     readings_cache,
     review_case,
 )
-from tests.conftest import SHARED_CORPUS
+from tests.conftest import SHARED_CORPUS, Runner
 from tests.e2e.conftest import LiveServer, axe_violations
-from tests.flows.conftest import Runner, runner, smtp_server  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PASSWORD = "a-long-test-password"
@@ -97,7 +96,7 @@ def no_violations(page: Any) -> None:
 def test_clerk_reviews_corrects_and_approves_a_corpus_case(
     contexts: Any,
     live_server: LiveServer,
-    runner: Runner,  # noqa: F811
+    runner: Runner,
 ) -> None:
     submitted = submit(live_server)
     case_id, reference = submitted["id"], submitted["reference"]

@@ -14,9 +14,9 @@ import pytest
 from intake import portal
 from intake.models import Application
 from servicepoint import auth, db
+from tests.conftest import Mailbox, Runner
 from tests.e2e.conftest import LiveServer
 from tests.e2e.portal_steps import answer_everything, no_axe_violations, press, shoot
-from tests.flows.conftest import Mailbox, Runner, runner, smtp_server  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -68,8 +68,8 @@ def test_a_citizen_applies_and_watches_the_status_page_reach_the_decision(
     record_property: Any,
     page: Any,
     live_server: LiveServer,
-    runner: Runner,  # noqa: F811
-    smtp_server: tuple[Mailbox, int],  # noqa: F811
+    runner: Runner,
+    smtp_server: tuple[Mailbox, int],
 ) -> None:
     portal.submissions.reset()
     mailbox, _ = smtp_server

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,31 @@ def test_illegible_text_is_not_claimed_to_be_other() -> None:
 def test_fuzzy_find_tolerates_a_few_errors() -> None:
     assert fuzzy_find("wohnungsgeber", "xxwohnunqsgeberxx", 1) == (1, 15)
     assert fuzzy_find("wohnungsgeber", "vermieter", 2) is None
+
+
+def _fuzzy_find_by_table(pattern: str, text: str, max_errors: int) -> tuple[int, int] | None:
+    """The textbook column-by-column table, to check the bit-parallel version against."""
+    previous = list(range(len(pattern) + 1))
+    best: tuple[int, int] | None = None
+    for end, char in enumerate(text, start=1):
+        current = [0]
+        for i, p_char in enumerate(pattern, start=1):
+            cost = 0 if p_char == char else 1
+            current.append(min(previous[i] + 1, current[i - 1] + 1, previous[i - 1] + cost))
+        if current[-1] <= max_errors and (best is None or current[-1] < best[0]):
+            best = (current[-1], end)
+            if best[0] == 0:
+                return best
+        previous = current
+    return best
+
+
+def test_fuzzy_find_agrees_with_the_full_table() -> None:
+    rnd = random.Random(7)
+    for alphabet in ("ab", "abcü ", "abcdefghijklmnopqrstuvwxyz0123456789 "):
+        for _ in range(400):
+            pattern = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 70)))
+            text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 90)))
+            errors = rnd.randint(0, 4)
+            expected = _fuzzy_find_by_table(pattern, text, errors)
+            assert fuzzy_find(pattern, text, errors) == expected, (pattern, text, errors)

@@ -90,3 +90,20 @@ def test_missing_binary_raises_ocr_error(
     finally:
         monkeypatch.undo()
         reset_settings()
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_pages_reach_tesseract_as_uncompressed_files_with_the_same_pixels(mode: str) -> None:
+    image = Image.effect_noise((64, 48), 80).convert(mode)
+    with ocr._input_file(image) as source:
+        assert isinstance(source, str)
+        with Image.open(source) as written:
+            assert written.mode == mode
+            assert written.tobytes() == image.tobytes()
+    assert not Path(source).exists()
+
+
+def test_images_in_other_modes_are_left_to_pytesseract() -> None:
+    image = Image.new("RGBA", (8, 8))
+    with ocr._input_file(image) as source:
+        assert source is image
