@@ -41,18 +41,34 @@ def fuzzy_find(pattern: str, text: str, max_errors: int) -> tuple[int, int] | No
     """
     if not pattern:
         return None
-    previous = list(range(len(pattern) + 1))
+    # Myers' bit-parallel form of the same dynamic programme: bit i of the
+    # vectors holds the vertical delta (+1 / -1) between rows i and i + 1 of the
+    # current column, so a whole column is updated with a few integer operations.
+    mask = (1 << len(pattern)) - 1
+    last = 1 << (len(pattern) - 1)
+    peq: dict[str, int] = {}
+    for i, p_char in enumerate(pattern):
+        peq[p_char] = peq.get(p_char, 0) | (1 << i)
+    plus, minus, errors = mask, 0, len(pattern)
     best: tuple[int, int] | None = None
     for end, char in enumerate(text, start=1):
-        current = [0]
-        for i, p_char in enumerate(pattern, start=1):
-            cost = 0 if p_char == char else 1
-            current.append(min(previous[i] + 1, current[i - 1] + 1, previous[i - 1] + cost))
-        if current[-1] <= max_errors and (best is None or current[-1] < best[0]):
-            best = (current[-1], end)
-            if best[0] == 0:
+        eq = peq.get(char, 0)
+        vertical = eq | minus
+        horizontal = (((eq & plus) + plus) ^ plus) | eq
+        h_plus = (minus | ~(horizontal | plus)) & mask
+        h_minus = plus & horizontal
+        if h_plus & last:
+            errors += 1
+        elif h_minus & last:
+            errors -= 1
+        h_plus = (h_plus << 1) & mask  # row 0 stays 0: a match may start anywhere
+        h_minus = (h_minus << 1) & mask
+        plus = (h_minus | ~(vertical | h_plus)) & mask
+        minus = h_plus & vertical
+        if errors <= max_errors and (best is None or errors < best[0]):
+            best = (errors, end)
+            if errors == 0:
                 return best
-        previous = current
     return best
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import operator
 import re
 import statistics
 import unicodedata
@@ -35,9 +36,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from PIL import Image, ImageChops, ImageFilter, ImageOps, ImageStat
+from PIL import Image, ImageChops, ImageFilter, ImageOps
 
 from intake import ocr
+from intake.classify import fuzzy_find
 from intake.documents import Box, FieldValue, MRZResult, PageText, TextSource, Word
 from intake.mrz import (
     FILLER,
@@ -605,19 +607,27 @@ def _fuzzy_find(key: str, text: str) -> tuple[int, int, int]:
 
     Sellers' algorithm: edit distance of ``key`` to the best-matching substring.
     """
-    previous = [(0, j) for j in range(len(text) + 1)]  # (distance, start) per text position
+    # Distance and start per text position, as two lists; of equally good
+    # alignments the one starting first is kept.
+    distances = [0] * (len(text) + 1)
+    starts = list(range(len(text) + 1))
     for i, kc in enumerate(key, 1):
-        current = [(i, 0)]
+        current_d, current_s = [i], [0]
+        left_d, left_s = i, 0
         for j, tc in enumerate(text, 1):
-            options = (
-                (previous[j - 1][0] + (kc != tc), previous[j - 1][1]),
-                (previous[j][0] + 1, previous[j][1]),
-                (current[j - 1][0] + 1, current[j - 1][1]),
-            )
-            current.append(min(options))
-        previous = current
-    best_end = min(range(len(text) + 1), key=lambda j: previous[j][0])
-    return previous[best_end][0], previous[best_end][1], best_end
+            d, s = distances[j - 1] + (kc != tc), starts[j - 1]
+            up_d, up_s = distances[j] + 1, starts[j]
+            if up_d < d or (up_d == d and up_s < s):
+                d, s = up_d, up_s
+            left_d += 1
+            if left_d < d or (left_d == d and left_s < s):
+                d, s = left_d, left_s
+            current_d.append(d)
+            current_s.append(s)
+            left_d, left_s = d, s
+        distances, starts = current_d, current_s
+    best_end = min(range(len(text) + 1), key=distances.__getitem__)
+    return distances[best_end], starts[best_end], best_end
 
 
 # Labels of the visual zone: German identity cards and passports print them in
@@ -663,6 +673,8 @@ def _labels_in_row(row: _Row, index: int, page_width: int) -> list[_Label]:
     matches: list[tuple[float, int, int, str]] = []
     for name, keys in _LABELS.items():
         for key in keys:
+            if fuzzy_find(key, text, len(key) // 5) is None:
+                continue  # the same distance, found fast: too far off to be this label
             errors, start, end = _fuzzy_find(key, text)
             if errors <= len(key) // 5 and end - start >= len(key) - errors:
                 matches.append((errors / len(key), start, end, name))
@@ -1344,7 +1356,8 @@ def _glyph_distance(a: Image.Image, b: Image.Image) -> float:
     for dx in (-2, 0, 2):
         for dy in (-2, 0, 2):
             moved = ImageChops.offset(b, dx, dy)
-            best = min(best, ImageStat.Stat(ImageChops.difference(a, moved)).sum[0] / 255)
+            histogram = ImageChops.difference(a, moved).histogram()
+            best = min(best, sum(map(operator.mul, range(256), histogram)) / 255)
     return best / ink
 
 

@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from PIL import Image
 
@@ -181,22 +182,33 @@ class Folded:
 
     @classmethod
     def of(cls, original: str) -> Folded:
-        chars: list[str] = []
-        origin: list[int] = []
-        for index, char in enumerate(original):
-            piece = fold(char)
-            if not piece or not piece.isalnum():
-                piece = " "
-            for out in piece:
-                if out == " " and (not chars or chars[-1] == " "):
-                    continue
-                chars.append(out)
-                origin.append(index)
-        return cls("".join(chars), origin)
+        text, origin = _fold_with_origin(original)
+        return cls(text, list(origin))
 
     def original_end(self, end: int) -> int:
         """Index in the original text just after folded position ``end - 1``."""
         return self.origin[end - 1] + 1 if end > 0 else 0
+
+
+@lru_cache(maxsize=4096)
+def _fold_with_origin(original: str) -> tuple[str, tuple[int, ...]]:
+    """The folding of :meth:`Folded.of`, cached: every line is tried with many labels."""
+    chars: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(original):
+        for out in _fold_char(char):
+            if out == " " and (not chars or chars[-1] == " "):
+                continue
+            chars.append(out)
+            origin.append(index)
+    return "".join(chars), tuple(origin)
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(char: str) -> str:
+    """One character folded, or a space for anything that is not a letter or digit."""
+    piece = fold(char)
+    return piece if piece and piece.isalnum() else " "
 
 
 @dataclass(frozen=True, slots=True)
