@@ -238,7 +238,7 @@ class Runner:
                 self.kill()
 
 
-def wait_for_deployments(api_url: str, names: set[str], timeout: float = 90) -> None:
+def wait_for_deployments(api_url: str, names: set[str], timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         response = httpx.post(f"{api_url}/deployments/filter", json={}, timeout=10)
@@ -362,6 +362,7 @@ def runner_for(server: PrefectServer, smtp_port: int, log: Path, **extra: str) -
             "SERVICEPOINT_SMTP_HOST": "127.0.0.1",
             "SERVICEPOINT_SMTP_PORT": str(smtp_port),
             "SERVICEPOINT_STUCK_AFTER_MINUTES": "0.2",
+            "PYTHONUNBUFFERED": "1",
         }
     )
     env.update(extra)

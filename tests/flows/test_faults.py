@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
+from flows.runner import load_declarations
 from intake.models import Application, AuditEntry, Notification
 from servicepoint import db
 from servicepoint.app import create_app
@@ -22,6 +23,7 @@ from tests.flows.test_applications import CASES, submit
 
 pytestmark = pytest.mark.slow
 DONE = {"approved", "review", "rejected"}
+ALL_DEPLOYMENTS = {spec["name"] for spec in load_declarations()}
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,8 @@ def test_submissions_while_prefect_is_down_are_processed_after_it_returns(
     runner = runner_for(own_prefect, smtp_server[1], tmp_path / "runner.log")
     runner.start()
     try:
-        wait_for_deployments(own_prefect.api_url, {"process-application"})
+        # Everything the runner registers must exist before Prefect goes away.
+        wait_for_deployments(own_prefect.api_url, ALL_DEPLOYMENTS)
         own_prefect.stop()
         ids = [submit(client, "case-024")["id"] for _ in range(20)]
         time.sleep(3)  # the relay tries and fails meanwhile; nothing may be lost
@@ -80,7 +83,7 @@ def test_submissions_while_prefect_is_down_are_processed_after_it_returns(
         own_prefect.start()
         if runner.process is not None and runner.process.poll() is not None:
             pytest.fail("the flow runner died while Prefect was down")
-        statuses = wait_all(ids, timeout=400)
+        statuses = wait_all(ids, timeout=900)
         assert set(statuses.values()) <= DONE
         assert all(count == 1 for count in decided_counts(ids).values())
         assert len(decided_counts(ids)) == 20
@@ -97,7 +100,7 @@ def test_runner_killed_mid_batch_decides_every_case_exactly_once(
     mailbox, smtp_port = smtp_server
     runner = runner_for(own_prefect, smtp_port, tmp_path / "runner.log")
     runner.start()
-    wait_for_deployments(own_prefect.api_url, {"process-application", "sweep-stuck"})
+    wait_for_deployments(own_prefect.api_url, ALL_DEPLOYMENTS)
     cases = ["case-003", "case-014", "case-018", "case-024", "case-038", "case-009"]
     submitted = [submit(client, case, email=f"kill-{case}@example.org") for case in cases]
     ids = [s["id"] for s in submitted]
@@ -121,7 +124,7 @@ def test_runner_killed_mid_batch_decides_every_case_exactly_once(
         # instead of waiting for its five-minute schedule.
         time.sleep(13)  # past the processing lease (0.2 minutes in tests)
         asyncio.run(_run_deployment(own_prefect, "sweep-stuck/sweep-stuck"))
-        wait_all(ids, timeout=400)
+        wait_all(ids, timeout=900)
         counts = decided_counts(ids)
         assert sorted(counts.values()) == [1] * len(ids)
         # Let the finishing flows run, then check nobody got two e-mails.
@@ -228,7 +231,7 @@ def test_tesseract_failing_on_one_document_sends_only_that_case_to_review(
     )
     runner.start()
     try:
-        statuses = wait_all([failing_id, *healthy.values()], timeout=400)
+        statuses = wait_all([failing_id, *healthy.values()], timeout=900)
     finally:
         runner.stop()
     assert statuses[failing_id] == "review"
