@@ -268,11 +268,18 @@ def runner(
     log = tmp_path_factory.mktemp("runner") / "runner.log"
     flow_runner = Runner(env, log)
     flow_runner.start()
+    _SESSION_RUNNERS.append((flow_runner, prefect_api_url))
     try:
         wait_for_deployments(prefect_api_url, {"process-application", "finish-application"})
         yield flow_runner
     finally:
+        _SESSION_RUNNERS.remove((flow_runner, prefect_api_url))
         flow_runner.stop()
+
+
+# The session's runner shares the application database; a test that runs a runner of its
+# own (against its own Prefect server) pauses it, or both would relay the same outbox.
+_SESSION_RUNNERS: list[tuple[Runner, str]] = []
 
 
 @dataclass
@@ -345,12 +352,18 @@ class PrefectServer:
 
 @pytest.fixture
 def own_prefect(tmp_path: Path) -> Iterator[PrefectServer]:
+    paused = list(_SESSION_RUNNERS)
+    for session_runner, _ in paused:
+        session_runner.stop()
     server = PrefectServer(tmp_path / "prefect", free_port())
     server.start()
     try:
         yield server
     finally:
         server.stop()
+        for session_runner, api_url in paused:
+            session_runner.start()
+            wait_for_deployments(api_url, {"process-application", "finish-application"})
 
 
 def runner_for(server: PrefectServer, smtp_port: int, log: Path, **extra: str) -> Runner:
