@@ -62,7 +62,8 @@ def migrated_db(settings: Settings) -> str:
 @pytest.fixture(scope="session")
 def savepoint_engine(migrated_db: str) -> Engine:
     """An engine on the test database whose transactions support SAVEPOINT properly."""
-    engine = create_engine(migrated_db, connect_args={"check_same_thread": False})
+    # The flow runner of the session writes to the same file: wait for its locks.
+    engine = create_engine(migrated_db, connect_args={"check_same_thread": False, "timeout": 60})
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
