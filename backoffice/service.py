@@ -24,9 +24,9 @@ from sqlmodel import Session, select
 from backoffice import repository
 from backoffice.formatting import datetime_text
 from backoffice.models import DocumentRequest
-from intake import processing
+from intake import completion, processing
 from intake import service as intake_service
-from intake.models import Application, Document, Notification, Status
+from intake.models import Application, Document, Status
 from intake.normalize import iso_date
 from intake.services import get_service
 from intake.services.base import FieldType, FormField
@@ -436,52 +436,30 @@ def notify_document_request(
     in place (the citizen also sees it on the status page) and the failure recorded.
     """
     settings = settings or get_settings()
-    if not application.citizen_email:
-        return False
     kind = f"document-request-{request.id}"
-    row = session.exec(
-        select(Notification).where(
-            Notification.application_id == application.id, Notification.kind == kind
-        )
-    ).first()
-    if row is not None and row.sent_at is not None:
-        return False
     lang = application.language if application.language in REQUEST_MAIL else "de"
     subject, text = REQUEST_MAIL[lang]
-    if row is None:
-        row = Notification(
-            application_id=application.id,
-            kind=kind,
-            recipient=application.citizen_email,
-            subject=subject.format(reference=application.reference)[:255],
+    subject = subject.format(reference=application.reference)
+
+    def compose() -> mail.Mail:
+        assert application.citizen_email is not None
+        return mail.Mail(
+            to=application.citizen_email,
+            subject=subject[:255],
+            text=text.format(
+                reference=application.reference,
+                message=request.message,
+                status_url=completion.status_url(application, settings),
+                office=settings.office_name,
+            ),
+            message_id_key=f"{application.id}.{kind}",
         )
-        session.add(row)
-        session.commit()
-    status_url = f"{settings.effective_public_url}/antrag/{application.id}"
-    message = mail.Mail(
-        to=application.citizen_email,
-        subject=row.subject,
-        text=text.format(
-            reference=application.reference,
-            message=request.message,
-            status_url=status_url,
-            office=settings.office_name,
-        ),
-        message_id_key=f"{application.id}.{kind}",
-    )
-    row.attempts += 1
+
     try:
-        mail.send(message, settings)
+        return completion.send_once(session, application, kind, subject, compose, settings)
     except mail.MailError as exc:
         log.warning("request mail for %s not sent: %s", application.reference, exc)
-        row.last_error = str(exc)[:500]
-        session.add(row)
-        session.commit()
         return False
-    row.sent_at = now()
-    session.add(row)
-    session.commit()
-    return True
 
 
 def close_request(

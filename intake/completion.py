@@ -5,6 +5,7 @@ finds it and does nothing twice."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -199,14 +200,23 @@ def ensure_export(application: Application, settings: Settings | None = None) ->
     return target
 
 
-def notify_once(
-    session: Session, application: Application, letter: Letter, settings: Settings | None = None
+def send_once(
+    session: Session,
+    application: Application,
+    kind: str,
+    subject: str,
+    compose: Callable[[], mail.Mail],
+    settings: Settings | None = None,
 ) -> bool:
-    """Send the citizen the outcome e-mail at most once per case; True when sent now."""
+    """Send the citizen one e-mail per case and ``kind``; True when it was sent now.
+
+    The claim (a notification row) is committed before anything leaves the house, so a
+    re-run never sends twice once delivery succeeded; a failed delivery is recorded and
+    :class:`mail.MailError` raised for the caller to retry or report. Commits itself.
+    """
     settings = settings or get_settings()
     if not application.citizen_email:
         return False
-    kind = f"outcome-{letter.kind}"
     row = session.exec(
         select(Notification).where(
             Notification.application_id == application.id, Notification.kind == kind
@@ -214,32 +224,18 @@ def notify_once(
     ).first()
     if row is not None and row.sent_at is not None:
         return False
-    lang = application.language if application.language in ("de", "en") else "de"
-    texts = TEXTS[letter.kind][lang]
     if row is None:
         row = Notification(
             application_id=application.id,
             kind=kind,
             recipient=application.citizen_email,
-            subject=texts["subject"],
+            subject=subject[:255],
         )
         session.add(row)
-        session.commit()  # the claim is durable before anything leaves the house
-    status_url = f"{settings.effective_public_url}/antrag/{application.id}"
-    message = mail.Mail(
-        to=application.citizen_email,
-        subject=f"{texts['subject']} ({application.reference})",
-        text=texts["mail"].format(
-            reference=application.reference, status_url=status_url, office=settings.office_name
-        ),
-        attachments=[
-            mail.Attachment(letter.pdf_path.name, letter.pdf_path.read_bytes(), "application/pdf")
-        ],
-        message_id_key=f"{application.id}.{kind}",
-    )
+        session.commit()
     row.attempts += 1
     try:
-        mail.send(message, settings)
+        mail.send(compose(), settings)
     except mail.MailError as exc:
         row.last_error = str(exc)[:500]
         session.add(row)
@@ -249,6 +245,40 @@ def notify_once(
     session.add(row)
     session.commit()
     return True
+
+
+def status_url(application: Application, settings: Settings) -> str:
+    return f"{settings.effective_public_url}/antrag/{application.id}"
+
+
+def notify_once(
+    session: Session, application: Application, letter: Letter, settings: Settings | None = None
+) -> bool:
+    """Send the citizen the outcome e-mail at most once per case; True when sent now."""
+    settings = settings or get_settings()
+    kind = f"outcome-{letter.kind}"
+    lang = application.language if application.language in ("de", "en") else "de"
+    texts = TEXTS[letter.kind][lang]
+
+    def compose() -> mail.Mail:
+        assert application.citizen_email is not None
+        return mail.Mail(
+            to=application.citizen_email,
+            subject=f"{texts['subject']} ({application.reference})",
+            text=texts["mail"].format(
+                reference=application.reference,
+                status_url=status_url(application, settings),
+                office=settings.office_name,
+            ),
+            attachments=[
+                mail.Attachment(
+                    letter.pdf_path.name, letter.pdf_path.read_bytes(), "application/pdf"
+                )
+            ],
+            message_id_key=f"{application.id}.{kind}",
+        )
+
+    return send_once(session, application, kind, texts["subject"], compose, settings)
 
 
 def _atomic_write(target: Path, content: bytes) -> None:
