@@ -109,22 +109,36 @@ async def wait_for_prefect(api_url: str) -> None:
             delay = min(delay * 2, 15.0)
 
 
-async def register(deployments: list[Any], api_url: str) -> None:
-    """Create the deployments and wait until their triggers exist as automations.
+async def automation_ids(api_url: str) -> set[str]:
+    async with httpx.AsyncClient() as client:
+        response = await client.post(f"{api_url}/automations/filter", json={}, timeout=10)
+        response.raise_for_status()
+        return {a["id"] for a in response.json()}
 
-    Events published before a trigger exists would start nothing, so the outbox relay
-    starts only after this (the sweeper would re-announce such cases, but minutes later).
+
+async def wait_for_triggers(
+    deployments: list[Any], api_url: str, before: set[str], serving: asyncio.Task[None]
+) -> None:
+    """Wait until serving has (re)created every deployment trigger as an automation.
+
+    Serving a deployment deletes its automations and creates them anew; an event
+    published in between starts nothing. So the outbox relay starts only after this
+    (the sweeper would re-announce such cases, but minutes later).
     """
-    for deployment in deployments:
-        await deployment.aapply()
     wanted = {t.name for d in deployments for t in (d.triggers or []) if t.name}
     async with httpx.AsyncClient() as client:
-        for _ in range(60):
+        for _ in range(120):
+            if serving.done():
+                serving.result()  # re-raise why serving stopped
+                raise RuntimeError("serving stopped before the triggers existed")
             response = await client.post(f"{api_url}/automations/filter", json={}, timeout=10)
             response.raise_for_status()
-            if wanted <= {a["name"] for a in response.json()}:
+            fresh = {a["name"] for a in response.json() if a["id"] not in before}
+            if wanted <= fresh:
                 break
             await asyncio.sleep(0.5)
+        else:
+            log.warning("triggers not all visible after 60 s: %s", ", ".join(sorted(wanted)))
     await asyncio.sleep(TRIGGER_GRACE_SECONDS)
 
 
@@ -136,22 +150,30 @@ async def serve_until_cancelled(
 
     while True:
         await wait_for_prefect(api_url)
+        serving: asyncio.Task[None] | None = None
         try:
             await ensure_concurrency_limits(slots)
             deployments = await build_deployments(load_declarations())
-            await register(deployments, api_url)
+            before = await automation_ids(api_url)
+            serving = asyncio.create_task(
+                aserve(
+                    *deployments,
+                    print_starting_message=False,
+                    pause_on_shutdown=False,  # other runners may still serve the schedules
+                    limit=flow_run_limit,
+                )
+            )
+            await wait_for_triggers(deployments, api_url, before, serving)
             ready.set()
             log.info("serving %d deployment(s)", len(deployments))
-            await aserve(
-                *deployments,  # type: ignore[arg-type]
-                print_starting_message=False,
-                pause_on_shutdown=False,  # other runners may still serve the schedules
-                limit=flow_run_limit,
-            )
+            await serving
             return
         except (httpx.HTTPError, OSError, RuntimeError) as exc:
             log.warning("lost the Prefect API (%s); serving again once it is back", exc)
             await asyncio.sleep(1.0)
+        finally:
+            if serving is not None and not serving.done():
+                serving.cancel()
 
 
 async def announce_tutorials() -> None:

@@ -9,16 +9,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fpdf import FPDF
 from sqlmodel import Session, select
 
 from intake.models import Application, Notification, Status
 from servicepoint import mail
 from servicepoint.auth import utcnow
 from servicepoint.settings import Settings, get_settings
-from servicepoint.web import templates
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 _FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
 
@@ -106,6 +107,8 @@ def case_dir(application: Application, settings: Settings) -> Path:
 
 
 def render_letter_html(application: Application, kind: str, settings: Settings) -> str:
+    from servicepoint.web import templates  # the web layer is imported when a letter is due
+
     templates.filters.setdefault("german_date", german_date)
     template = templates.get_template(f"letters/{kind}.html")
     return template.render(
@@ -119,6 +122,8 @@ def render_letter_html(application: Application, kind: str, settings: Settings) 
 
 
 def html_to_pdf(html: str, title: str) -> bytes:
+    from fpdf import FPDF  # ~0.3 s to import: only flow runs that write letters pay it
+
     pdf = FPDF(format="A4")
     pdf.set_title(title)
     pdf.set_author("Landeshauptstadt Hannover")

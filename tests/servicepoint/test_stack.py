@@ -64,6 +64,29 @@ def _env(data_dir: Path) -> dict[str, str]:
     return env
 
 
+def _scheduled_deployments(prefect_port: int, timeout: float) -> set[str]:
+    api = f"http://127.0.0.1:{prefect_port}/api"
+    names: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        deployments = httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json()
+        by_id = {d["id"]: d["name"] for d in deployments}
+        runs = httpx.post(
+            f"{api}/flow_runs/filter",
+            json={
+                "limit": 200,
+                "sort": "EXPECTED_START_TIME_ASC",
+                "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
+            },
+            timeout=10,
+        ).json()
+        names = {by_id.get(r["deployment_id"], "?") for r in runs if r.get("auto_scheduled")}
+        if {"sweep-stuck", "purge-expired"} <= names:
+            break
+        time.sleep(1.0)
+    return names
+
+
 def test_up_runs_healthy_and_stops_everything_on_sigterm(tmp_path: Path) -> None:
     port, prefect_port = free_port(), free_port()
     proc = subprocess.Popen(
@@ -101,6 +124,9 @@ def test_up_runs_healthy_and_stops_everything_on_sigterm(tmp_path: Path) -> None
         # The Prefect UI is reachable and the portal answers.
         assert httpx.get(f"http://127.0.0.1:{prefect_port}/", timeout=5).status_code == 200
         assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+        # The server's scheduler plans the runs of the scheduled deployments (a broken
+        # scheduler, e.g. under an incompatible SQLAlchemy, silently stops the sweeper).
+        assert _scheduled_deployments(prefect_port, timeout=90) >= {"sweep-stuck", "purge-expired"}
         tree = _descendants(proc.pid)
         assert len(tree) >= 3  # prefect server, flow runner, web app (and their children)
     finally:
