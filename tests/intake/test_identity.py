@@ -6,6 +6,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
@@ -199,3 +200,20 @@ def test_nothing_to_read_gives_nothing() -> None:
     page = PageText(0, 800, 600, TextSource.OCR, "", [])
     assert read_identity([], []) == ({}, None)
     assert read_identity([page], [blank]) == ({}, None)
+
+
+def test_glyph_distance_is_zero_for_a_small_shift_and_one_for_disjoint_ink() -> None:
+    from intake.identity import _glyph_distance
+
+    canvas = np.full((20, 16), 255, dtype=np.int16)
+    bar = canvas.copy()
+    bar[4:16, 6:9] = 0
+    shifted = np.roll(bar, (2, -2), axis=(0, 1))
+    apart = canvas.copy()
+    apart[2:4, 0:3] = 0
+    half = bar.copy()
+    half[4:10, 6:9] = 255
+    assert _glyph_distance(bar, bar) == 0.0
+    assert _glyph_distance(bar, shifted) == 0.0  # within the ±2 px the comparison allows
+    assert _glyph_distance(bar, apart) == 1.0
+    assert _glyph_distance(bar, half) == pytest.approx(18 / 54)
