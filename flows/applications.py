@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,8 @@ def take_case(application_id: str, owner: str) -> dict[str, Any] | None:
             "reference": application.reference,
             "data": application.data,
             "documents": [
-                (doc_id, t.file, str(t.path), t.declared_type) for doc_id, t in documents
+                (doc_id, t.file, str(t.path), t.declared_type, _iso(t.reference))
+                for doc_id, t in documents
             ],
         }
 
@@ -71,7 +72,9 @@ def take_case(application_id: str, owner: str) -> dict[str, Any] | None:
     retries=2,
     retry_delay_seconds=[2, 10],
 )
-async def read_document(document_id: int, file: str, path: str, declared: Any) -> DocumentReading:
+async def read_document(
+    document_id: int, file: str, path: str, declared: Any, reference: str | None = None
+) -> DocumentReading:
     """Read one upload in its own process (killed at the time limit); cached when done."""
     cached = _reuse(document_id)
     if cached is not None:
@@ -80,7 +83,8 @@ async def read_document(document_id: int, file: str, path: str, declared: Any) -
         cached = _reuse(document_id)  # a twin may have been read while we waited
         if cached is not None:
             return cached
-        job = DocumentTask(file, file, Path(path), declared)
+        submitted = date.fromisoformat(reference) if reference else None
+        job = DocumentTask(file, file, Path(path), declared, submitted)
         results = await asyncio.to_thread(lambda: list(iter_readings([job], workers=1)))
     reading = results[0][1]
     if any(p.startswith("error:") or p == "crashed" for p in reading.problems):
@@ -91,6 +95,10 @@ async def read_document(document_id: int, file: str, path: str, declared: Any) -
     with session_scope() as session:
         processing.save_reading(session, document_id, reading)
     return reading
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def _reuse(document_id: int) -> DocumentReading | None:
@@ -131,13 +139,14 @@ async def process_application(application_id: str, reference: str | None = None)
     if taken is None:
         logger.info("case %s is done or being processed by another run", application_id)
         return "skipped"
-    await _tag_run(taken["reference"])
+    tagging = asyncio.create_task(_tag_run(taken["reference"]))  # beside the reading
     readings = await asyncio.gather(
         *[
-            read_document(doc_id, file, path, declared)
-            for doc_id, file, path, declared in taken["documents"]
+            read_document(doc_id, file, path, declared, reference)
+            for doc_id, file, path, declared, reference in taken["documents"]
         ]
     )
+    await tagging
     status = conclude_case(application_id, list(readings))
     logger.info("case %s: %s", taken["reference"], status)
     return status
@@ -166,3 +175,56 @@ async def finish_application(application_id: str, reference: str | None = None) 
     if result.get("reference"):
         await _tag_run(str(result["reference"]))
     return result
+
+
+@task(task_run_name="find document {document_id}", retries=3, retry_delay_seconds=[1, 5, 15])
+def added_document(application_id: str, document_id: int) -> dict[str, Any] | None:
+    """What the reader needs of a document handed in after submission; None when it was
+    read already (a repeated event) or is gone (purged, or of another case)."""
+    with session_scope() as session:
+        application = session.get(Application, application_id)
+        if application is None:
+            return None
+        for doc_id, job in processing.document_tasks(session, application, get_settings()):
+            if doc_id == document_id:
+                if processing.is_read(session, doc_id):
+                    return None
+                return {
+                    "reference": application.reference,
+                    "file": job.file,
+                    "path": str(job.path),
+                    "declared": job.declared_type,
+                    "submitted": _iso(job.reference),
+                }
+    return None
+
+
+@task(task_run_name="note reading {document_id}", retries=3, retry_delay_seconds=[1, 5, 15])
+def note_reading(application_id: str, document_id: int, reading: DocumentReading) -> None:
+    with session_scope() as session:
+        processing.note_added_reading(session, application_id, document_id, reading)
+
+
+@flow(
+    name="read-added-document",
+    flow_run_name=_run_name,
+    log_prints=True,
+    retries=2,
+    retry_delay_seconds=10,
+)
+async def read_added_document(
+    application_id: str, document_id: str, reference: str | None = None
+) -> str:
+    """Read a document handed in after submission (a citizen's hand-in or a still from a
+    video consultation) with the same reader as every upload, for the clerk's case view."""
+    application_id = processing.application_id_from(application_id)
+    number = int(document_id)
+    job = added_document(application_id, number)
+    if job is None:
+        return "skipped"
+    await _tag_run(job["reference"])
+    reading = await read_document(
+        number, job["file"], job["path"], job["declared"], job["submitted"]
+    )
+    note_reading(application_id, number, reading)
+    return str(reading.type)

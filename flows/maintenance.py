@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from prefect import flow, get_run_logger
 
-from intake import processing
+from intake import portal, processing
 from servicepoint.db import session_scope
-from servicepoint.settings import get_settings
+from servicepoint.settings import Settings, get_settings
 
 
 @flow(name="sweep-stuck")
@@ -25,9 +25,20 @@ def sweep_stuck(stuck_after_minutes: float | None = None) -> dict[str, int]:
 
 @flow(name="purge-expired")
 def purge_expired(retention_days: int | None = None) -> dict[str, int]:
-    """Delete uploads of cases closed longer than the retention period (nightly, GDPR)."""
-    days = retention_days if retention_days is not None else get_settings().retention_days
+    """Delete uploads of cases closed longer than the retention period, and uploads of
+    drafts nobody submitted once their session is long gone (nightly, GDPR)."""
+    settings = get_settings()
+    days = retention_days if retention_days is not None else settings.retention_days
     with session_scope() as session:
         counts = processing.purge_expired(session, timedelta(days=days))
+    with session_scope() as session:
+        counts["abandoned_uploads"] = portal.purge_abandoned_uploads(
+            session, abandoned_after(settings)
+        )
     get_run_logger().info("purged: %s", counts)
     return counts
+
+
+def abandoned_after(settings: Settings) -> timedelta:
+    """A draft's upload is abandoned a day after its session could last have been used."""
+    return timedelta(minutes=settings.session_idle_minutes) + timedelta(days=1)

@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -30,7 +31,12 @@ from typing import Any
 from intake.decision import Decision, decide
 from intake.documents import DocType, DocumentReading
 from intake.names import comparable, normalize_street
-from intake.normalize import iso_date, normalize_house_number, normalize_postal_code
+from intake.normalize import (
+    iso_date,
+    normalize_house_number,
+    normalize_postal_code,
+    submission_date,
+)
 from servicepoint.settings import get_settings
 
 # A reading gets this long beyond its own time limit before its process is killed.
@@ -44,6 +50,7 @@ class DocumentTask:
     file: str  # the name the application uses (DocumentReading.file)
     path: Path
     declared_type: DocType | None = None
+    reference: date | None = None  # the submission date (MRZ birth-date century)
 
 
 # --- reading in worker processes --------------------------------------------------------
@@ -72,6 +79,7 @@ def _read_in_child(
             declared_type=task.declared_type,
             max_pages=max_pages,
             time_limit=time_limit,
+            reference=task.reference,
         )
         reading.file = task.file
         reading.seconds = round(time.monotonic() - started, 3)
@@ -212,6 +220,10 @@ def document_tasks(
         paths = {
             str(doc.get("file", "")): path for doc, path in zip(documents, paths, strict=False)
         }
+    try:
+        reference: date | None = submission_date(str(application.get("submitted_at") or ""))
+    except ValueError:
+        reference = None
     tasks = []
     for doc in documents:
         file = str(doc.get("file", ""))
@@ -220,9 +232,8 @@ def document_tasks(
             declared_type = DocType(declared) if declared else None
         except ValueError:
             declared_type = None
-        tasks.append(
-            DocumentTask(f"{prefix}{file}", file, paths.get(file) or _MISSING / file, declared_type)
-        )
+        path = paths.get(file) or _MISSING / file
+        tasks.append(DocumentTask(f"{prefix}{file}", file, path, declared_type, reference))
     return tasks
 
 

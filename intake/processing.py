@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
@@ -21,13 +22,14 @@ from intake import completion
 from intake.decision import Decision
 from intake.documents import DocType, DocumentReading
 from intake.evaluate import DocumentTask
-from intake.models import Application, Document, Status
+from intake.models import Application, AuditEntry, Document, Status
 from intake.service import record, resource_id
 from servicepoint import events
 from servicepoint.errors import Conflict, InvalidInput
 from servicepoint.settings import Settings, get_settings
 
 SYSTEM = "system"
+_BERLIN = ZoneInfo("Europe/Berlin")  # submission dates are German calendar days
 
 
 def now() -> datetime:
@@ -95,7 +97,9 @@ def document_tasks(
             declared = None
         assert document.id is not None
         path = stored_path(document.sha256, settings)
-        tasks.append((document.id, DocumentTask(document.file, document.file, path, declared)))
+        reference = application.submitted_at.astimezone(_BERLIN).date()
+        job = DocumentTask(document.file, document.file, path, declared, reference)
+        tasks.append((document.id, job))
     return tasks
 
 
@@ -140,6 +144,38 @@ def save_reading(session: Session, document_id: int, reading: DocumentReading) -
     document.doc_type = str(reading.type)
     document.read_at = now()
     session.add(document)
+
+
+def is_read(session: Session, document_id: int) -> bool:
+    document = session.get(Document, document_id)
+    return document is None or document.read_at is not None or document.purged_at is not None
+
+
+def note_added_reading(
+    session: Session, application_id: str, document_id: int, reading: DocumentReading
+) -> None:
+    """Audit what was read from a document handed in after submission (once)."""
+    application = session.get(Application, application_id)
+    if application is None:
+        return
+    already = session.exec(
+        select(AuditEntry).where(
+            AuditEntry.application_id == application_id, AuditEntry.action == "document_read"
+        )
+    ).all()
+    if any(json.loads(entry.details_json).get("document_id") == document_id for entry in already):
+        return
+    record(
+        session,
+        application,
+        "document_read",
+        SYSTEM,
+        details={
+            "document_id": document_id,
+            "type": str(reading.type),
+            "problems": list(reading.problems),
+        },
+    )
 
 
 def reading_from_json(data: dict[str, Any]) -> DocumentReading:
@@ -329,7 +365,7 @@ def sweep_stuck(session: Session, stuck_after: timedelta) -> dict[str, int]:
     moment = now()
     limit = moment - stuck_after
     waiting = {row.resource_id for row in events.pending(session, limit=10_000)}
-    counts = {"submitted": 0, "decided": 0}
+    counts = {"submitted": 0, "decided": 0, "documents": 0}
     stuck = session.exec(
         select(Application).where(
             or_(
@@ -369,7 +405,33 @@ def sweep_stuck(session: Session, stuck_after: timedelta) -> dict[str, int]:
                 {"reference": application.reference, "outcome": application.status, "resent": True},
             )
             counts["decided"] += 1
+    counts["documents"] = _sweep_unread_documents(session, limit, waiting)
     return counts
+
+
+def _sweep_unread_documents(session: Session, limit: datetime, waiting: set[str]) -> int:
+    """Documents handed in after the case was processed that nobody has read yet."""
+    unread = session.exec(
+        select(Document, Application)
+        .join(Application, col(Application.id) == col(Document.application_id))
+        .where(
+            col(Document.read_at).is_(None),
+            col(Document.purged_at).is_(None),
+            col(Document.uploaded_at) < limit,
+            col(Application.status).not_in([Status.SUBMITTED, Status.PROCESSING]),
+        )
+    )
+    count = 0
+    for document, application in unread:
+        if resource_id(application) not in waiting:
+            events.enqueue(
+                session,
+                events.DOCUMENT_ADDED,
+                resource_id(application),
+                {"reference": application.reference, "document_id": document.id, "resent": True},
+            )
+            count += 1
+    return count
 
 
 def purge_expired(

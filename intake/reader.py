@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from PIL import Image, ImageFile, ImageSequence
@@ -46,9 +47,7 @@ _MIN_TEXT_CHARS = 30  # a PDF page with fewer characters in its text layer is a 
 _MAX_OCR_SECONDS = 60.0
 _OCR_LANG = "deu"
 
-IdentityReader = Callable[
-    [list[PageText], list[Image.Image]], tuple[dict[str, FieldValue], MRZResult | None]
-]
+IdentityReader = Callable[..., tuple[dict[str, FieldValue], MRZResult | None]]
 
 
 @dataclass(slots=True)
@@ -96,8 +95,12 @@ def read_document(
     declared_type: DocType | None = None,
     max_pages: int = 10,
     time_limit: float = 120.0,
+    reference: date | None = None,
 ) -> DocumentReading:
-    """Read, classify and extract the fields of one uploaded file. Never raises."""
+    """Read, classify and extract the fields of one uploaded file. Never raises.
+
+    ``reference`` is the submission date: it settles the century of MRZ birth dates
+    (the machine's clock is never used for that)."""
     started = time.monotonic()
     budget = _Budget(started + time_limit)
     try:
@@ -111,7 +114,7 @@ def read_document(
         return _failed(path, "application/octet-stream", problems, declared_type, started)
     try:
         content = _read_content(data, media_type, max_pages, budget)
-        reading = _understand(path, media_type, content, declared_type)
+        reading = _understand(path, media_type, content, declared_type, reference)
     except ocr.OcrError as exc:
         problem = "timeout" if "timed out" in str(exc) else "unreadable"
         logger.warning("ocr failed for %s: %s", path, exc)
@@ -260,7 +263,11 @@ def _out_of_time(budget: _Budget, content: _Content) -> bool:
 
 
 def _understand(
-    path: Path, media_type: str, content: _Content, declared_type: DocType | None
+    path: Path,
+    media_type: str,
+    content: _Content,
+    declared_type: DocType | None,
+    reference: date | None = None,
 ) -> DocumentReading:
     """Classify the text and extract the fields of its type.
 
@@ -286,18 +293,23 @@ def _understand(
     doc_type, confidence = classify(content.pages, content.acroform)
     if doc_type is DocType.OTHER and confidence < 0.5:
         _add_problem(reading, "unreadable")
-        _extract(reading, declared_type, content)
+        _extract(reading, declared_type, content, reference)
         if reading.mrz is not None and reading.mrz.valid:
             reading.type = DocType.PASSPORT if reading.mrz.format == "TD3" else DocType.ID_CARD
             reading.type_confidence = 0.9
             reading.problems.remove("unreadable")
         return reading
     reading.type, reading.type_confidence = doc_type, confidence
-    _extract(reading, doc_type, content)
+    _extract(reading, doc_type, content, reference)
     return reading
 
 
-def _extract(reading: DocumentReading, doc_type: DocType | None, content: _Content) -> None:
+def _extract(
+    reading: DocumentReading,
+    doc_type: DocType | None,
+    content: _Content,
+    reference: date | None = None,
+) -> None:
     if doc_type is DocType.LANDLORD_CONFIRMATION:
         reading.fields = extract_landlord(content.pages, content.acroform)
         if _confirms_move_out(content):
@@ -306,7 +318,9 @@ def _extract(reading: DocumentReading, doc_type: DocType | None, content: _Conte
     elif doc_type in (DocType.ID_CARD, DocType.PASSPORT):
         identity = _identity_reader()
         if identity is not None:
-            reading.fields, reading.mrz = identity(content.pages, _page_images(content))
+            reading.fields, reading.mrz = identity(
+                content.pages, _page_images(content), reference=reference
+            )
 
 
 def _page_images(content: _Content) -> list[Image.Image]:

@@ -284,14 +284,17 @@ def add_document(
     actor: str,
     *,
     person: int | None = None,
+    source: str = "upload",
     settings: Settings | None = None,
 ) -> Document:
-    """A document handed in after submission (a clerk asked for it).
+    """A document handed in after submission (a clerk asked for it, or took a still of
+    it in a video consultation: ``source="video"``).
 
     Validated like every upload (raises :class:`intake.uploads.UploadRejected` with the
     citizen's message), stored content-addressed, listed in the application's
     ``documents`` as ``nachreichung/<name>`` (so a later re-check sees it with its declared
-    type) and recorded as ``document_added``. The caller commits.
+    type) and recorded as ``document_added``; an outbox event has the flows read it like
+    every upload. The caller commits.
     """
     settings = settings or get_settings()
     check = uploads.validate_upload(incoming.content, incoming.filename, settings=settings)
@@ -316,7 +319,7 @@ def add_document(
         media_type=stored.media_type,
         size=stored.size,
         pages=check.pages,
-        source="upload",
+        source=source,
     )
     session.add(document)
     data = application.data
@@ -333,6 +336,12 @@ def add_document(
         "document_added",
         actor,
         details={"file": file, "slot": slot, "sha256": stored.sha256, "document_id": document.id},
+    )
+    events.enqueue(
+        session,
+        events.DOCUMENT_ADDED,
+        resource_id(application),
+        {"reference": application.reference, "document_id": document.id},
     )
     return document
 

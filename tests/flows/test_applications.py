@@ -169,3 +169,47 @@ def test_clerk_decision_triggers_the_finishing_flow(
         headers={"Authorization": f"Bearer {token}"},
     )
     assert again.status_code == 409
+
+
+def test_a_document_handed_in_later_is_read_by_its_own_flow(
+    client: TestClient, runner: Runner
+) -> None:
+    from intake import service
+    from intake.models import Document
+
+    body = submit(client, "case-007")  # goes to review: the clerk asks for a document
+    wait_for(body["id"], {"approved", "review"})
+    landlord = CASES / "case-002" / "documents" / "wohnungsgeberbestaetigung.jpg"
+    with db.session_scope() as session:
+        application = session.get(Application, body["id"])
+        assert application is not None
+        document = service.add_document(
+            session,
+            application,
+            service.IncomingFile("nachweis.jpg", landlord.read_bytes() + b"\n%handed-in\n"),
+            "landlord_confirmation",
+            "citizen",
+        )
+        document_id = document.id
+    deadline = time.monotonic() + 180
+    read = None
+    while time.monotonic() < deadline and read is None:
+        with db.session_scope() as session:
+            row = session.get(Document, document_id)
+            assert row is not None
+            read = row.read_at and (row.doc_type, row.reading_json)
+        time.sleep(0.5)
+    assert read is not None, "the handed-in document was not read"
+    assert read[0] == "landlord_confirmation"
+    fields = json.loads(str(read[1]))["fields"]
+    assert fields["postal_code"]["value"]  # extracted like any upload
+    deadline = time.monotonic() + 30
+    while "document_read" not in audit_actions(body["id"]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert audit_actions(body["id"]).count("document_read") == 1
+    runs = asyncio.run(flow_runs_for(body["reference"]))
+    assert any(r.name.startswith("read-added-document/") for r in runs)
+    with db.session_scope() as session:
+        application = session.get(Application, body["id"])
+        assert application is not None
+        assert application.status == "review"

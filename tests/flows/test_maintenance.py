@@ -1,0 +1,149 @@
+"""Retention (GDPR): the nightly purge flow (a real flow run on the session's Prefect
+server) deletes what the law says and keeps the record."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from flows.maintenance import abandoned_after, purge_expired
+from intake import portal, processing, service
+from intake.models import Application, AuditEntry, Document, Status
+from servicepoint import db, events
+from servicepoint.settings import Settings
+from tests.conftest import SHARED_CORPUS
+
+
+def _submit(case: str, marker: bytes) -> str:
+    """Submit a corpus case with documents of its own (no content shared with other tests)."""
+    folder = SHARED_CORPUS / "anmeldung-dev" / case
+    data = json.loads((folder / "application.json").read_text(encoding="utf-8"))
+    files = [
+        service.IncomingFile(d["file"].split("/")[-1], (folder / d["file"]).read_bytes() + marker)
+        for d in data["documents"]
+    ]
+    with db.session_scope() as session:
+        return service.submit(session, data, files).application.id
+
+
+def _close(application_id: str, days_ago: int) -> None:
+    with db.session_scope() as session:
+        application = session.get(Application, application_id)
+        assert application is not None
+        application.status = Status.APPROVED
+        application.decided_at = processing.now() - timedelta(days=days_ago)
+        session.add(application)
+
+
+def _stored(application_id: str, settings: Settings) -> list[bool]:
+    with db.session_scope() as session:
+        documents = session.exec(
+            select(Document).where(Document.application_id == application_id)
+        ).all()
+        return [processing.stored_path(d.sha256, settings).exists() for d in documents]
+
+
+def test_purge_deletes_documents_after_the_retention_period_only(
+    migrated_db: str, settings: Settings, prefect_api_url: str
+) -> None:
+    old = _submit("case-003", b"\n%retention-old-" + os.urandom(8) + b"\n")
+    recent = _submit("case-004", b"\n%retention-recent-" + os.urandom(8) + b"\n")
+    _close(old, days_ago=40)
+    _close(recent, days_ago=10)
+    assert all(_stored(old, settings))
+    assert all(_stored(recent, settings))
+
+    counts = purge_expired(retention_days=30)
+
+    assert counts["cases"] >= 1
+    assert counts["files"] >= 2
+    assert not any(_stored(old, settings))
+    assert all(_stored(recent, settings))
+    with db.session_scope() as session:
+        application = session.get(Application, old)
+        assert application is not None
+        assert application.documents_purged_at is not None
+        assert application.status == Status.APPROVED  # the case record stays
+        for document in session.exec(select(Document).where(Document.application_id == old)):
+            assert document.purged_at is not None
+            assert document.reading_json is None
+        actions = [
+            e.action
+            for e in session.exec(select(AuditEntry).where(AuditEntry.application_id == old))
+        ]
+        assert actions.count("documents_purged") == 1
+    # Running again purges nothing twice.
+    again = purge_expired(retention_days=30)
+    assert again["files"] == 0
+
+
+def test_purge_removes_uploads_of_drafts_that_were_never_submitted(
+    migrated_db: str, settings: Settings, prefect_api_url: str
+) -> None:
+    unique = b"%PDF-1.4\n% never submitted " + os.urandom(16) + b"\n%%EOF\n"
+    entry = portal.add_upload(portal.new_draft(), "identity", 0, "entwurf.pdf", unique, settings)
+    orphan = portal.stored_file(entry["sha256"], settings)
+    fresh_entry = portal.add_upload(
+        portal.new_draft(), "identity", 0, "neu.pdf", unique + b"fresh", settings
+    )
+    fresh = portal.stored_file(fresh_entry["sha256"], settings)
+    past = time.time() - abandoned_after(settings).total_seconds() - 60
+    os.utime(orphan, (past, past))
+
+    counts = purge_expired(retention_days=settings.retention_days)
+
+    assert counts["abandoned_uploads"] >= 1
+    assert not orphan.exists()
+    assert fresh.exists()
+
+
+def test_sweep_re_announces_a_handed_in_document_nobody_read(
+    db_session: Session, settings: Settings
+) -> None:
+    folder = SHARED_CORPUS / "anmeldung-dev" / "case-007"
+    data = json.loads((folder / "application.json").read_text(encoding="utf-8"))
+    files = [
+        service.IncomingFile(d["file"].split("/")[-1], (folder / d["file"]).read_bytes())
+        for d in data["documents"]
+    ]
+    application = service.submit(db_session, data, files).application
+    application.status = Status.REVIEW
+    db_session.add(application)
+    extra = service.add_document(
+        db_session,
+        application,
+        service.IncomingFile(
+            "nachweis.pdf", b"%PDF-1.4\n% handed in " + os.urandom(8) + b"\n%%EOF\n"
+        ),
+        "landlord_confirmation",
+        "citizen",
+    )
+    added = [
+        row
+        for row in events.pending(db_session, limit=10_000)
+        if row.event == events.DOCUMENT_ADDED
+    ]
+    assert [json.loads(row.payload)["document_id"] for row in added] == [extra.id]
+    # The event got lost: it was marked sent, but no flow ever read the document.
+    for row in events.pending(db_session, limit=10_000):
+        row.sent_at = processing.now()
+        db_session.add(row)
+    extra.uploaded_at = processing.now() - timedelta(hours=1)
+    for document in db_session.exec(select(Document).where(Document.id != extra.id)):
+        document.read_at = document.read_at or processing.now()  # the others were read
+        db_session.add(document)
+    db_session.flush()
+
+    counts = processing.sweep_stuck(db_session, timedelta(minutes=10))
+
+    assert counts["documents"] >= 1
+    again = [
+        json.loads(row.payload)
+        for row in events.pending(db_session, limit=10_000)
+        if row.event == events.DOCUMENT_ADDED
+    ]
+    assert {"document_id": extra.id, "reference": application.reference, "resent": True} in again
