@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from aiortc import RTCSessionDescription
+from anyio import from_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
@@ -39,6 +41,8 @@ router = APIRouter(prefix="/api/v1", tags=["video"])
 
 _manager: relay.CallManager | None = None
 
+T = TypeVar("T")
+
 
 async def _record(consultation_id: str, what: str) -> None:
     """Keep the call's metadata (who, when, how long) — in a thread: SQLite blocks."""
@@ -64,6 +68,15 @@ def manager() -> relay.CallManager:
     if _manager is None:
         _manager = relay.CallManager(get_settings().max_calls_per_process, on_event=_record)
     return _manager
+
+
+def on_loop(operation: Callable[..., T], *args: Any) -> T:
+    """Run a call-manager operation from a sync endpoint on the event loop's thread.
+
+    aiortc objects belong to the loop: a data channel send from a worker thread fails
+    (no event loop there) and players must not be started or stopped under a running
+    ``recv``. The endpoints stay sync so their database work stays off the loop."""
+    return from_thread.run_sync(operation, *args)
 
 
 def busy_response(request: Request, retry_minutes: int) -> JSONResponse:
@@ -270,7 +283,7 @@ def play_tutorial(
     if path is None:
         raise NotFound()
     try:
-        manager().play(consultation_id, path)
+        on_loop(manager().play, consultation_id, path)
     except relay.NotInCall as exc:
         raise Conflict() from exc
     return manager().room_state(consultation_id)
@@ -281,7 +294,7 @@ def back_to_camera(
     consultation_id: str, session: SessionDep, staff: OptionalStaff, body: schemas.TokenBody
 ) -> dict[str, Any]:
     clerk_of(session, consultation_id, staff, body.token)
-    manager().stop_playing(consultation_id)
+    on_loop(manager().stop_playing, consultation_id)
     return manager().room_state(consultation_id)
 
 
@@ -291,7 +304,7 @@ def capture_request(
 ) -> dict[str, str]:
     clerk_of(session, consultation_id, staff, body.token)
     try:
-        manager().request_consent(consultation_id)
+        on_loop(manager().request_consent, consultation_id)
     except relay.NotInCall as exc:
         raise Conflict() from exc
     return {"status": "asked"}
@@ -313,7 +326,7 @@ def capture(
     if application is None:
         raise NotFound()
     try:
-        jpeg = manager().capture(consultation_id)
+        jpeg = on_loop(manager().capture, consultation_id)
     except relay.NoConsent as exc:
         raise Forbidden(
             "Die Bürgerin oder der Bürger hat der Aufnahme nicht zugestimmt.",
@@ -331,9 +344,10 @@ def capture(
             intake_service.IncomingFile(f"video-{stamp}.jpg", jpeg),
             body.slot,
             actor,
+            source="video",
         )
     except UploadRejected as exc:
         raise InvalidInput(str(exc)) from exc
-    # The document is stored and audited like an upload; re-checking the case is the
-    # clerk's decision (the case view offers it), so no processing event is sent here.
+    # Stored, audited and announced like an upload: the read-added-document flow reads it;
+    # deciding on the case stays with the clerk.
     return {"document_id": document.id, "file": document.file, "size": len(jpeg)}

@@ -104,13 +104,13 @@
     if (!response.ok) { status(texts.failed); pc.close(); pc = null; return; }
     await pc.setRemoteDescription(await response.json());
   }
-  function toggle(button, kind, onText, offText) {
+  // Toggle buttons keep their label ("Mikrofon aus"); aria-pressed says whether it applies.
+  function toggle(button, kind) {
     if (!stream) { return; }
     var tracks = kind === "audio" ? stream.getAudioTracks() : stream.getVideoTracks();
     var off = button.getAttribute("aria-pressed") !== "true";
     tracks.forEach(function (t) { t.enabled = !off; });
     button.setAttribute("aria-pressed", off ? "true" : "false");
-    button.textContent = off ? onText : offText;
   }
   function videoSender() {
     return pc && pc.getSenders().find(function (s) { return s.track && s.track.kind === "video"; });
@@ -121,14 +121,14 @@
     if (screenTrack) {
       screenTrack.stop(); screenTrack = null;
       await sender.replaceTrack(stream ? stream.getVideoTracks()[0] : null);
-      button.setAttribute("aria-pressed", "false"); button.textContent = texts.share;
+      button.setAttribute("aria-pressed", "false");
       return;
     }
     var display = await navigator.mediaDevices.getDisplayMedia({video: true});
     screenTrack = display.getVideoTracks()[0];
     screenTrack.onended = function () { if (screenTrack) { share(button); } };
     await sender.replaceTrack(screenTrack);
-    button.setAttribute("aria-pressed", "true"); button.textContent = texts.unshare;
+    button.setAttribute("aria-pressed", "true");
   }
   function clerkCall(path, body) {
     return post("/api/v1/consultations/" + consultation + path, Object.assign({token: token}, body || {}));
@@ -139,9 +139,9 @@
     join().catch(function () { status(texts.failed); });
   });
   var mute = document.getElementById("mute-button");
-  mute.addEventListener("click", function () { toggle(mute, "audio", texts.micOn, texts.micOff); });
+  mute.addEventListener("click", function () { toggle(mute, "audio"); });
   var camera = document.getElementById("camera-button");
-  camera.addEventListener("click", function () { toggle(camera, "video", texts.camOn, texts.camOff); });
+  camera.addEventListener("click", function () { toggle(camera, "video"); });
   var shareButton = document.getElementById("share-button");
   if (shareButton) { shareButton.addEventListener("click", function () { share(shareButton).catch(function () {}); }); }
   document.getElementById("hangup-button").addEventListener("click", function () {
