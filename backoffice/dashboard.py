@@ -1,7 +1,8 @@
 """The administrator dashboard: the office's figures, small server-rendered bar charts
 (SVG geometry computed here, drawn by the template) and the CSV export.
 
-Days and weeks are local (Europe/Berlin); the figures come from ``repository``.
+Days and weeks are local (Europe/Berlin); the figures come from ``repository`` and,
+for the tutorials, from the tutorial library's anonymous daily counters.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from backoffice import repository
 from backoffice.casefile import N_
 from backoffice.formatting import LOCAL, local
 from intake.models import Status
+from tutorials import repository as tutorials_repository
 
 PERIOD_DAYS = 30
 CHART_DAYS = 14
@@ -84,6 +86,21 @@ def bar_chart(
 
 
 @dataclass(slots=True)
+class TutorialFigures:
+    """Views and completions of one tutorial over the period (counters, nothing personal)."""
+
+    slug: str
+    title: str
+    language: str
+    views: int
+    completions: int
+
+    @property
+    def completion_rate(self) -> float | None:
+        return self.completions / self.views if self.views else None
+
+
+@dataclass(slots=True)
 class Figures:
     now: datetime
     submitted_today: int
@@ -98,6 +115,11 @@ class Figures:
     backlog_total: int
     consultations_today: int
     consultations_week: int
+    consultations_period: int
+    consultation_average_minutes: float | None
+    tutorials: list[TutorialFigures]
+    tutorial_views: int
+    tutorial_completions: int
     daily: Chart
     ages: Chart
     statuses: Chart
@@ -125,6 +147,9 @@ def figures(session: Session, now: datetime) -> Figures:
     statuses = Counter(status for status, _ in open_cases)
     by_status = [(label, statuses.get(str(status), 0)) for status, label in STATUS_LABELS.items()]
     by_age = _age_buckets([received for _, received in open_cases], now)
+    period_start = now - timedelta(days=PERIOD_DAYS)
+    average_seconds = repository.consultation_average_seconds(session, period_start, now)
+    tutorials = _tutorial_figures(session, today - timedelta(days=PERIOD_DAYS - 1))
     chart_start = local_midnight(today - timedelta(days=CHART_DAYS - 1))
     daily_counts = Counter(
         local(moment).date() for moment in repository.received_times(session, chart_start, now)
@@ -144,10 +169,26 @@ def figures(session: Session, now: datetime) -> Figures:
         backlog_total=len(open_cases),
         consultations_today=repository.consultations_between(session, start_today, now),
         consultations_week=repository.consultations_between(session, start_week, now),
+        consultations_period=repository.consultations_between(session, period_start, now),
+        consultation_average_minutes=None if average_seconds is None else average_seconds / 60,
+        tutorials=tutorials,
+        tutorial_views=sum(t.views for t in tutorials),
+        tutorial_completions=sum(t.completions for t in tutorials),
         daily=bar_chart([(day.strftime("%d.%m."), daily_counts.get(day, 0)) for day in days]),
         ages=bar_chart(by_age, translate=True),
         statuses=bar_chart(by_status, translate=True),
     )
+
+
+def _tutorial_figures(session: Session, since: date) -> list[TutorialFigures]:
+    """Per tutorial, most viewed first; tutorials nobody opened in the period are left out."""
+    rows = [
+        TutorialFigures(
+            row["slug"], row["title"], row["language"], row["views"], row["completions"]
+        )
+        for row in tutorials_repository.figures_by_tutorial(session, since)
+    ]
+    return sorted(rows, key=lambda row: (-row.views, -row.completions, row.title))
 
 
 def _age_buckets(received: list[datetime], now: datetime) -> list[tuple[str, int]]:

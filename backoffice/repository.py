@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from backoffice.models import DocumentRequest
 from intake.models import OPEN_STATUSES, Application, Document, Status
 from servicepoint.auth import User
+from video.models import Consultation
 
 PAGE_SIZE = 25
 SORTS = {
@@ -358,14 +359,21 @@ def open_cases(session: Session) -> list[tuple[str, datetime]]:
 
 
 def consultations_between(session: Session, start: datetime, end: datetime) -> int:
-    """Video consultations held in [start, end).
+    """Video consultations held (started) in [start, end)."""
+    statement = (
+        select(func.count())
+        .select_from(Consultation)
+        .where(col(Consultation.started_at) >= start, col(Consultation.started_at) < end)
+    )
+    return int(session.exec(statement).one())
 
-    The video domain owns its tables; once it offers ``video.repository.count_between``
-    (session, start, end) that figure is shown. Until then the dashboard shows 0.
-    """
-    try:
-        from video import repository as video_repository
-    except ImportError:
-        return 0
-    count = getattr(video_repository, "count_between", None)
-    return int(count(session, start, end)) if callable(count) else 0
+
+def consultation_average_seconds(session: Session, start: datetime, end: datetime) -> float | None:
+    """The average length of the consultations held in [start, end) that have ended."""
+    statement = select(func.avg(Consultation.duration_seconds)).where(
+        col(Consultation.started_at) >= start,
+        col(Consultation.started_at) < end,
+        col(Consultation.duration_seconds).is_not(None),
+    )
+    value = session.exec(statement).one()
+    return None if value is None else float(value)

@@ -95,17 +95,26 @@ def figures(
 
 
 def figures_by_tutorial(session: Session, since: date | None = None) -> list[dict[str, Any]]:
-    """Views and completions per tutorial (slug, title) since a day."""
+    """Views and completions per tutorial (slug, title, language) since a day."""
     query = sql_select(
         col(Tutorial.slug),
         col(Tutorial.title),
+        col(Tutorial.language),
         func.coalesce(func.sum(TutorialDailyCount.views), 0),
         func.coalesce(func.sum(TutorialDailyCount.completions), 0),
     ).join(TutorialDailyCount, col(TutorialDailyCount.tutorial_id) == col(Tutorial.id))
     if since is not None:
         query = query.where(col(TutorialDailyCount.day) >= since)
-    query = query.group_by(col(Tutorial.slug), col(Tutorial.title)).order_by(col(Tutorial.slug))
+    query = query.group_by(
+        col(Tutorial.slug), col(Tutorial.title), col(Tutorial.language)
+    ).order_by(col(Tutorial.slug))
     return [
-        {"slug": slug, "title": title, "views": int(views), "completions": int(done)}
-        for slug, title, views, done in session.execute(query)
+        {
+            "slug": slug,
+            "title": title,
+            "language": language,
+            "views": int(views),
+            "completions": int(done),
+        }
+        for slug, title, language, views, done in session.execute(query)
     ]

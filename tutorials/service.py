@@ -261,6 +261,10 @@ def probe_video(path: Path, suffix: str) -> Probe:
             video = next(iter(container.streams.video), None)
             audio = next(iter(container.streams.audio), None)
             duration = _duration(container)
+            if not container.streams:
+                # An MP4 whose index (moov) sits at the end and was cut off opens
+                # without any stream: it is incomplete, not a wrong codec.
+                raise ValueError("no streams: the file is incomplete")
             if video is not None:
                 _check_complete(container, video, duration)
             probe = Probe(

@@ -178,7 +178,10 @@ async def admin_upload(
             row = service.store_upload(session, path, suffix, captions=None, **fields)
     except (service.UploadProblem, service.VideoRejected) as exc:
         field = exc.field if isinstance(exc, service.UploadProblem) else "video"
-        errors = [{"field": field, "message": exc.message(lang)}]
+        message = exc.message(lang)
+        # "field"/"message" for the message beside the field, "text"/"href" for the
+        # back office's error summary at the top of the page.
+        errors = [{"field": field, "message": message, "text": message, "href": f"#{field}"}]
         context = {"form": form, "errors": errors, "has_errors": True}
         return _admin_page(request, session, user, context, status_code=exc.status_code)
     session.commit()
