@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from prefect import flow, get_run_logger
@@ -13,14 +14,63 @@ from servicepoint.settings import Settings, get_settings
 
 @flow(name="sweep-stuck")
 def sweep_stuck(stuck_after_minutes: float | None = None) -> dict[str, int]:
-    """Re-emit the events of cases that have not moved for a while (every 5 minutes)."""
+    """Re-emit the events of cases that have not moved for a while (every 5 minutes).
+
+    A submitted case whose flow run is still scheduled (waiting in a backlog) is not
+    stuck: announcing it again would queue a second run behind the first. Runs that
+    were picked up but hang (pending or running) do not count: their cases are swept."""
     minutes = stuck_after_minutes
     if minutes is None:
         minutes = get_settings().stuck_after_minutes
+    queued = queued_cases()
     with session_scope() as session:
-        counts = processing.sweep_stuck(session, timedelta(minutes=minutes))
-    get_run_logger().info("re-announced: %s", counts)
+        counts = processing.sweep_stuck(session, timedelta(minutes=minutes), queued=queued)
+    get_run_logger().info("re-announced: %s (%d case(s) queued in Prefect)", counts, len(queued))
     return counts
+
+
+def queued_cases(deployments: tuple[str, ...] = ("process-application",)) -> set[str]:
+    """Application ids with a flow run that is scheduled (late ones included)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    queued: set[str] = set()
+    waiting = FlowRunFilter(
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))
+    )
+    try:
+        with get_client(sync_client=True) as client:
+            offset = 0
+            while True:
+                page = client.read_flow_runs(
+                    flow_run_filter=waiting,
+                    deployment_filter=DeploymentFilter(
+                        name=DeploymentFilterName(any_=list(deployments))
+                    ),
+                    sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+                    limit=200,
+                    offset=offset,
+                )
+                for run in page:
+                    application_id = (run.parameters or {}).get("application_id")
+                    if application_id:
+                        queued.add(processing.application_id_from(str(application_id)))
+                if len(page) < 200:
+                    return queued
+                offset += 200
+    except Exception:  # noqa: BLE001 - without the answer, re-announcing is still safe
+        logging.getLogger("servicepoint.flows").warning(
+            "could not list queued flow runs", exc_info=True
+        )
+        return set()
 
 
 @flow(name="purge-expired")

@@ -360,8 +360,13 @@ def finish(
     return Finished(letter, export, mailed, already=True)
 
 
-def sweep_stuck(session: Session, stuck_after: timedelta) -> dict[str, int]:
-    """Re-announce cases whose event or flow run got lost; their flows are idempotent."""
+def sweep_stuck(
+    session: Session, stuck_after: timedelta, queued: set[str] | None = None
+) -> dict[str, int]:
+    """Re-announce cases whose event or flow run got lost; their flows are idempotent.
+
+    ``queued``: ids of submitted cases whose flow run is still scheduled (not lost)."""
+    queued = queued or set()
     moment = now()
     limit = moment - stuck_after
     waiting = {row.resource_id for row in events.pending(session, limit=10_000)}
@@ -381,6 +386,8 @@ def sweep_stuck(session: Session, stuck_after: timedelta) -> dict[str, int]:
         )
     )
     for application in stuck:
+        if application.status == Status.SUBMITTED and application.id in queued:
+            continue
         if resource_id(application) not in waiting:
             events.enqueue(
                 session,

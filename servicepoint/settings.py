@@ -60,7 +60,11 @@ class Settings(BaseSettings):
     ocr_workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
     tesseract_cmd: str = "tesseract"
     flow_runs_per_runner: int = Field(
-        default=8, description="flow runs one runner process executes at the same time"
+        default_factory=lambda: (os.cpu_count() or 1) + 2,
+        description=(
+            "flow runs one runner process executes at the same time; more than the OCR "
+            "slots can use only wait for them, and their polling loads the Prefect database"
+        ),
     )
 
     # --- back office -----------------------------------------------------------------------

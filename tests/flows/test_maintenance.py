@@ -10,12 +10,13 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from flows.maintenance import abandoned_after, purge_expired
+from flows.maintenance import abandoned_after, purge_expired, queued_cases
 from intake import portal, processing, service
 from intake.models import Application, AuditEntry, Document, Status
 from servicepoint import db, events
 from servicepoint.settings import Settings
 from tests.conftest import SHARED_CORPUS
+from tests.flows.conftest import Runner
 
 
 def _submit(case: str, marker: bytes) -> str:
@@ -147,3 +148,50 @@ def test_sweep_re_announces_a_handed_in_document_nobody_read(
         if row.event == events.DOCUMENT_ADDED
     ]
     assert {"document_id": extra.id, "reference": application.reference, "resent": True} in again
+
+
+def test_sweep_leaves_cases_alone_whose_run_is_still_scheduled(
+    db_session: Session, settings: Settings
+) -> None:
+    folder = SHARED_CORPUS / "anmeldung-dev" / "case-001"
+    data = json.loads((folder / "application.json").read_text(encoding="utf-8"))
+    files = [
+        service.IncomingFile(d["file"].split("/")[-1], (folder / d["file"]).read_bytes())
+        for d in data["documents"]
+    ]
+    application = service.submit(db_session, data, files).application
+    application.received_at = processing.now() - timedelta(hours=1)
+    db_session.add(application)
+    for row in events.pending(db_session, limit=10_000):
+        row.sent_at = processing.now()
+        db_session.add(row)
+    db_session.flush()
+
+    waiting = processing.sweep_stuck(db_session, timedelta(minutes=10), queued={application.id})
+    assert waiting["submitted"] == 0
+    lost = processing.sweep_stuck(db_session, timedelta(minutes=10))
+    assert lost["submitted"] >= 1
+    assert any(
+        row.resource_id == service.resource_id(application)
+        for row in events.pending(db_session, limit=10_000)
+    )
+
+
+def test_queued_cases_lists_scheduled_runs_of_process_application(runner: Runner) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+
+    application_id = "f" * 32
+    later = processing.now() + timedelta(hours=2)
+    run = run_deployment(
+        "process-application/process-application",
+        parameters={"application_id": f"servicepoint.application.{application_id}"},
+        scheduled_time=later,
+        timeout=0,
+    )
+    try:
+        assert application_id in queued_cases()
+    finally:
+        with get_client(sync_client=True) as client:
+            client.delete_flow_run(run.id)
+    assert application_id not in queued_cases()
