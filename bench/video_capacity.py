@@ -1,38 +1,392 @@
 """Capacity of the aiortc relay: concurrent 1:1 consultations at 640×480, 30 fps, VP8
-both ways. The web app runs in its own process (uvicorn); citizens and clerks are aiortc
-clients in this process, drawing their frame number into every frame, so glass-to-glass
-latency is measured per frame. Reports per N: the lowest receive fps of any stream, p95
-latency, join time (offer posted → first frame) p50/p95, and the load average.
+both ways, with Opus audio.
+
+The web app runs in its own process (uvicorn). The citizens and clerks are aiortc clients
+built to cost as little as possible, so that the figure describes the server:
+
+* they do not encode: one VP8 + Opus file is rendered once (24 s, keyframe every second,
+  kept under $TMPDIR/servicepoint-video-bench for later runs) and its packets are sent as
+  they are, looped on one continuous clock;
+* every video frame carries its loop index (and a fixed signature) as black/white luma
+  blocks in its top row; a receiver reads a few luma bytes of the decoded frame, looks up
+  when the other side sent that index and so measures glass-to-glass latency per frame
+  (sender and receiver of a stream live in one process and share one clock);
+* the pairs are spread over ``--client-procs`` worker processes (default: 2), each with
+  its own event loop, reporting over a pipe.
+
+Reports per N: the lowest and the mean receive fps of any stream, latency p50/p95,
+join time (offer posted → first frame) p50/p95, the share of received frames that carried
+no bench number (status screens: a source stalled), and the CPU seconds used during the
+measured window by the server, by the client processes and by everything else on the
+machine, plus the load average.
 
     python bench/video_capacity.py --calls 1 2 3 4 --seconds 10
-    python bench/video_capacity.py --leak 200     # join/leave cycles: memory and PCs flat
+    python bench/video_capacity.py --leak 200     # join/leave cycles: memory and fds flat
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
+import multiprocessing
 import os
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from multiprocessing.connection import Connection
+from multiprocessing.context import SpawnProcess
 from pathlib import Path
+from typing import Any
+
+import av
+import httpx
+import numpy as np
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError
+from av import AudioFrame, VideoFrame
+from av.packet import Packet
+from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-_DATA = Path(tempfile.mkdtemp(prefix="servicepoint-video-bench-"))
-os.environ["SERVICEPOINT_DATA_DIR"] = str(_DATA)
-os.environ.pop("SERVICEPOINT_DATABASE_URL", None)
 
-import httpx  # noqa: E402
+from tests.video.clients import BITS, BLOCK, RED, draw_number, read_number_y  # noqa: E402
 
-from servicepoint import auth, db  # noqa: E402
-from servicepoint.settings import get_settings  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
-from tests.video.clients import GREEN, RED, Participant  # noqa: E402
-from video import service  # noqa: E402
+WIDTH, HEIGHT, FPS = 640, 480, 30
+LOOP_SECONDS = 24
+VIDEO_BITRATE = 1_000_000  # what a browser sends for 640×480 once it has ramped up
+VIDEO_CLOCK = 90_000
+AUDIO_RATE = 48_000
+AUDIO_STEP = 960  # 20 ms per Opus packet
+AUDIO_BITRATE = 48_000
+INDEX_BITS = 12  # the low 12 of the 16 blocks: the frame's index in the loop
+SIGNATURE = 0b1010  # the high 4 blocks: tells bench frames from status screens
+SETTLE = 3.0  # seconds after the last admission before measuring
+JOIN_TIMEOUT = 10.0
+
+
+# --- media: rendered once, sent as packets ---------------------------------------------------
+def _camera_scene(rng: np.random.Generator) -> Callable[[int], np.ndarray]:
+    """A webcam-like picture: a soft textured background, a person swaying in front of it
+    and a little sensor noise, so the server's decoder and encoder get realistic work."""
+    grid = (HEIGHT // 24, WIDTH // 24)
+    shade = rng.integers(60, 190, size=(*grid, 1)) + rng.integers(-25, 26, size=(*grid, 3))
+    coarse = np.clip(shade, 0, 255).astype(np.uint8)
+    smooth = Image.fromarray(coarse).resize((WIDTH, HEIGHT), Image.Resampling.BICUBIC)
+    background = np.asarray(smooth).astype(np.int16)
+    # Noise from a small pool of frames: no two neighbouring frames share it.
+    noisy = [
+        np.clip(background + rng.integers(-6, 7, background.shape), 0, 255).astype(np.uint8)
+        for _ in range(7)
+    ]
+    # The person: a head over shoulders, drawn once into a patch with a mask.
+    ph, pw = 300, 340
+    rows, cols = np.mgrid[0:ph, 0:pw]
+    head = ((cols - pw / 2) / 75) ** 2 + ((rows - 100) / 100) ** 2 <= 1
+    body = ((cols - pw / 2) / 170) ** 2 + ((rows - ph - 10) / 120) ** 2 <= 1
+    mask = head | body
+    patch = np.where(head[..., None], (220, 170, 140), (40, 60, 110)).astype(np.int16)
+    patch = np.clip(patch + rng.integers(-6, 7, patch.shape), 0, 255).astype(np.uint8)
+
+    def frame(index: int) -> np.ndarray:
+        t = index / FPS
+        x = int((WIDTH - pw) / 2 + 70 * math.sin(2 * math.pi * t / 5))
+        y = int(HEIGHT - ph + 8 + 8 * math.sin(2 * math.pi * t / 3))
+        image: np.ndarray = noisy[index % len(noisy)].copy()
+        window = image[y : y + ph, x : x + pw]
+        visible = mask[: window.shape[0]]
+        window[visible] = patch[: window.shape[0]][visible]
+        return image
+
+    return frame
+
+
+def _flat_scene(_: np.random.Generator) -> Callable[[int], np.ndarray]:
+    """One solid colour: the content of earlier runs of this benchmark."""
+    image = np.empty((HEIGHT, WIDTH, 3), dtype=np.uint8)
+    image[:] = RED
+    return lambda index: image.copy()
+
+
+SCENES = {"camera": _camera_scene, "flat": _flat_scene}
+
+
+def render_media(path: Path, scene: str) -> None:
+    """LOOP_SECONDS of numbered VP8 video and Opus audio, written to a WebM file."""
+    frames = LOOP_SECONDS * FPS
+    assert frames < 1 << INDEX_BITS
+    rng = np.random.default_rng(2024)
+    picture = SCENES[scene](rng)
+    with av.open(str(path), "w", format="webm") as out:
+        video = out.add_stream("libvpx", rate=FPS)
+        video.width, video.height, video.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        video.bit_rate = VIDEO_BITRATE
+        video.gop_size = FPS  # a keyframe every second: nobody can ask for one
+        video.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+        audio = out.add_stream("libopus", rate=AUDIO_RATE)
+        audio.bit_rate = AUDIO_BITRATE
+        audio.layout = "stereo"
+        audio.format = "s16"
+        for index in range(frames):
+            image = Image.fromarray(picture(index))
+            draw_number(image, SIGNATURE << INDEX_BITS | index)
+            frame = VideoFrame.from_image(image)  # type: ignore[no-untyped-call]
+            frame.pts = index
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+
+        t = np.arange(LOOP_SECONDS * AUDIO_RATE + AUDIO_STEP) / AUDIO_RATE
+        voice = np.sin(2 * np.pi * 180 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t))
+        voice = voice * 0.2 + rng.normal(0, 0.005, t.size)
+        pcm = np.repeat((voice * 32767).astype(np.int16), 2)  # interleaved stereo
+        for start in range(0, LOOP_SECONDS * AUDIO_RATE, AUDIO_STEP):
+            chunk = pcm[2 * start : 2 * (start + AUDIO_STEP)].reshape(1, -1)
+            sound = AudioFrame.from_ndarray(chunk, format="s16", layout="stereo")
+            sound.sample_rate = AUDIO_RATE
+            sound.pts = start
+            out.mux(audio.encode(sound))
+        out.mux(audio.encode())
+
+
+RENDER_VERSION = 1  # bump when render_media changes what it writes
+
+
+def media_file(scene: str) -> Path:
+    """The rendered file for ``scene``, rendered on first use and kept for later runs."""
+    key = f"{scene}-{WIDTH}x{HEIGHT}-{FPS}fps-{LOOP_SECONDS}s-{VIDEO_BITRATE}-v{RENDER_VERSION}"
+    path = Path(tempfile.gettempdir()) / "servicepoint-video-bench" / f"{key}.webm"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.partial")
+        render_media(partial, scene)
+        partial.rename(path)
+    return path
+
+
+@dataclass
+class Media:
+    video: list[bytes]
+    audio: list[bytes]
+
+
+def load_media(path: Path) -> Media:
+    media = Media([], [])
+    with av.open(str(path)) as container:
+        for packet in container.demux():
+            if packet.size:
+                kind = packet.stream.type
+                (media.video if kind == "video" else media.audio).append(bytes(packet))
+    # The encoder's final Opus packet is padding; keep whole 20 ms packets only.
+    media.audio = media.audio[: LOOP_SECONDS * AUDIO_RATE // AUDIO_STEP]
+    assert len(media.video) == LOOP_SECONDS * FPS, "one packet per frame expected"
+    return media
+
+
+class LoopedPackets(MediaStreamTrack):
+    """Pre-encoded packets, paced in real time and looped on one continuous clock.
+
+    aiortc's RTCRtpSender packetises an ``av.Packet`` as it is (no encoder involved).
+    Timestamps never restart at the loop point, or receivers would drop frames."""
+
+    def __init__(self, kind: str, packets: list[bytes], clock: int, step: int) -> None:
+        super().__init__()
+        self.kind = kind
+        self.packets = packets
+        self.time_base = Fraction(1, clock)
+        self.step = step
+        self.period = step / clock
+        self.sent_at: dict[int, float] = {}  # loop index → when it was handed to the sender
+        self._count = 0
+        self._start: float | None = None
+
+    async def recv(self) -> Packet[Any]:
+        if self.readyState != "live":
+            raise MediaStreamError
+        now = time.monotonic()
+        if self._start is None:
+            self._start = now
+        delay = self._start + self._count * self.period - now
+        if delay > 0:
+            await asyncio.sleep(delay)
+        elif delay < -0.25:  # fell behind (a busy client): resume the pace, do not burst
+            self._start -= delay
+        index = self._count % len(self.packets)
+        packet = Packet(self.packets[index])
+        packet.pts = self._count * self.step
+        packet.time_base = self.time_base
+        self.sent_at[index] = time.monotonic()
+        self._count += 1
+        return packet
+
+
+def frame_index(frame: VideoFrame) -> int | None:
+    """The loop index drawn into a bench frame, or None for anything else (status screens)."""
+    if frame.width < BITS * BLOCK or frame.height < BLOCK or frame.format.name != "yuv420p":
+        return None
+    value = read_number_y(frame)  # 16 luma bytes, no conversion of the frame
+    if value >> INDEX_BITS != SIGNATURE:
+        return None
+    return value & ((1 << INDEX_BITS) - 1)
+
+
+# --- clients ---------------------------------------------------------------------------------
+def _codecs(kind: str, names: tuple[str, ...]) -> list[Any]:
+    return [c for c in RTCRtpSender.getCapabilities(kind).codecs if c.mimeType in names]
+
+
+class BenchPeer:
+    """A citizen or clerk that sends the rendered packets and reads the numbers it receives."""
+
+    def __init__(self, base_url: str, media: Media) -> None:
+        self.base_url = base_url
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.video = LoopedPackets("video", media.video, VIDEO_CLOCK, VIDEO_CLOCK // FPS)
+        self.audio = LoopedPackets("audio", media.audio, AUDIO_RATE, AUDIO_STEP)
+        self.pc.addTrack(self.audio)
+        self.pc.addTrack(self.video)
+        for transceiver in self.pc.getTransceivers():  # the packets are VP8 and Opus
+            if transceiver.kind == "video":
+                transceiver.setCodecPreferences(_codecs("video", ("video/VP8", "video/rtx")))
+            else:
+                transceiver.setCodecPreferences(_codecs("audio", ("audio/opus",)))
+        self.pc.createDataChannel("chat")
+        self.peer: LoopedPackets | None = None  # the video whose numbers we receive
+        self.frames = 0
+        self.unnumbered = 0
+        self.first_frame_at: float | None = None
+        self.latencies: list[float] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+        @self.pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            self._tasks.append(asyncio.ensure_future(self._consume(track)))
+
+    async def _consume(self, track: MediaStreamTrack) -> None:
+        while True:  # drain audio too, or aiortc's queue grows
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            if not isinstance(frame, VideoFrame):
+                continue
+            now = time.monotonic()
+            self.frames += 1
+            if self.first_frame_at is None:
+                self.first_frame_at = now
+            index = frame_index(frame)
+            sent = None
+            if index is not None and self.peer is not None:
+                sent = self.peer.sent_at.get(index)
+            if sent is None or sent > now:
+                self.unnumbered += 1
+            else:
+                self.latencies.append(now - sent)
+
+    async def join(self, token: str) -> float:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        started = time.monotonic()
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=30) as client:
+            body = {"token": token, "sdp": self.pc.localDescription.sdp, "type": "offer"}
+            response = await client.post("/api/v1/video/offer", json=body)
+        response.raise_for_status()
+        answer = response.json()
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+        return started
+
+    async def first_frame(self, started: float) -> float | None:
+        """Seconds from ``started`` to the first frame received, None after the timeout."""
+        deadline = time.monotonic() + JOIN_TIMEOUT
+        while self.first_frame_at is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        return None if self.first_frame_at is None else self.first_frame_at - started
+
+    async def close(self) -> None:
+        await self.pc.close()
+        for task in self._tasks:
+            task.cancel()
+
+
+@dataclass
+class Window:
+    frames: int
+    unnumbered: int
+
+
+async def _open_call(
+    url: str, media: Media, call: list[str], joins: list[float | None]
+) -> list[BenchPeer]:
+    consultation_id, citizen_token, clerk_token = call
+    citizen, clerk = BenchPeer(url, media), BenchPeer(url, media)
+    citizen.peer, clerk.peer = clerk.video, citizen.video
+    joins.append(await clerk.first_frame(await clerk.join(clerk_token)))
+    joins.append(await citizen.first_frame(await citizen.join(citizen_token)))
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        response = await client.post(
+            f"/api/v1/consultations/{consultation_id}/admit", json={"token": clerk_token}
+        )
+    response.raise_for_status()
+    return [citizen, clerk]
+
+
+async def _worker(conn: Connection, job: dict[str, Any]) -> None:
+    media = load_media(Path(job["media"]))
+    people: list[BenchPeer] = []
+    joins: list[float | None] = []
+    try:
+        for call in job["calls"]:
+            people += await _open_call(job["url"], media, call, joins)
+        await asyncio.sleep(SETTLE)
+        conn.send(("ready", {"joins": joins}))
+        assert await asyncio.to_thread(conn.recv) == "start"
+        started = time.monotonic()
+        before = [Window(p.frames, p.unnumbered) for p in people]
+        for person in people:
+            person.latencies.clear()
+        assert await asyncio.to_thread(conn.recv) == "stop"
+        elapsed = time.monotonic() - started
+        streams = [
+            {
+                "fps": (p.frames - b.frames) / elapsed,
+                "frames": p.frames - b.frames,
+                "unnumbered": p.unnumbered - b.unnumbered,
+                "latencies": list(p.latencies),
+            }
+            for p, b in zip(people, before, strict=True)
+        ]
+        conn.send(("result", {"streams": streams}))
+    except Exception:
+        conn.send(("error", traceback.format_exc()))
+    finally:
+        for person in people:
+            await person.close()
+
+
+def worker_main(conn: Connection, job: dict[str, Any]) -> None:
+    """Entry point of a client process: its share of the calls on its own event loop."""
+    asyncio.run(_worker(conn, job))
+    conn.close()
+
+
+# --- the server and its database -------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def start_server(port: int, max_calls: int) -> subprocess.Popen[bytes]:
@@ -62,69 +416,52 @@ def start_server(port: int, max_calls: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("server did not start")
 
 
-def new_consultation(clerk_id: int) -> tuple[str, str, str]:
+def prepare_database() -> int:
+    """Migrate the bench database and create the clerk who starts every consultation."""
+    from servicepoint import auth, db  # the client processes do not need the app
+    from servicepoint.settings import get_settings
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    db.upgrade(settings.effective_database_url)
+    with db.session_scope() as session:
+        clerk_id = auth.create_user(session, "bench-clerk", "bench-bench-bench").id
+    assert clerk_id is not None
+    return clerk_id
+
+
+def new_consultation(clerk_id: int) -> list[str]:
+    """[consultation id, citizen token, clerk token] of a consultation starting now."""
+    from servicepoint import auth, db
+    from video import service
+
     with db.session_scope() as session:
         user = session.get(auth.User, clerk_id)
         assert user is not None
         item = service.start_now(
             session, user, service.StartNow("Bench", "bench@example.org", "Benchmark")
         )
-        return (
+        return [
             item.id,
             service.join_token(item, service.Role.CITIZEN),
             service.join_token(item, service.Role.CLERK),
-        )
+        ]
 
 
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
+# --- measuring -------------------------------------------------------------------------------
+TICK = os.sysconf("SC_CLK_TCK")
 
 
-async def run_calls(url: str, clerk_id: int, n: int, seconds: float) -> dict[str, float]:
-    pairs = []
-    joins: list[float] = []
-    for _ in range(n):
-        cid, citizen_token, clerk_token = new_consultation(clerk_id)
-        citizen = Participant(url, RED, (640, 480), numbered=True, analyse=False)
-        clerk = Participant(url, GREEN, (640, 480), numbered=True, analyse=False)
-        citizen.peer, clerk.peer = clerk.outgoing, citizen.outgoing
-        posted = await clerk.join(clerk_token)
-        await clerk.wait_for(lambda c=clerk: c.first_frame_at is not None, 10)
-        if clerk.first_frame_at:
-            joins.append(clerk.first_frame_at - posted)
-        posted = await citizen.join(citizen_token)
-        await citizen.wait_for(lambda c=citizen: c.first_frame_at is not None, 10)
-        if citizen.first_frame_at:
-            joins.append(citizen.first_frame_at - posted)
-        async with httpx.AsyncClient(base_url=url) as client:
-            await client.post(f"/api/v1/consultations/{cid}/admit", json={"token": clerk_token})
-        pairs.append((citizen, clerk))
-    await asyncio.sleep(3)  # settle after the last admission
-    people = [p for pair in pairs for p in pair]
-    for person in people:
-        person.latencies.clear()
-    start = time.monotonic()
-    counts = [person.frames for person in people]
-    await asyncio.sleep(seconds)
-    elapsed = time.monotonic() - start
-    fps = [(person.frames - c) / elapsed for person, c in zip(people, counts, strict=True)]
-    latencies = [v for person in people for v in person.latencies]
-    for person in people:
-        await person.close()
-    await asyncio.sleep(1)
-    return {
-        "calls": n,
-        "min_fps": min(fps),
-        "mean_fps": statistics.mean(fps),
-        "p95_latency": pct(latencies, 0.95),
-        "p50_latency": pct(latencies, 0.5),
-        "join_p50": pct(joins, 0.5),
-        "join_p95": pct(joins, 0.95),
-        "load1": os.getloadavg()[0],
-    }
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def machine_cpu_seconds() -> float:
+    """CPU time all cores spent busy (not idle, not waiting for I/O) since boot."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(values[:8]) - values[3] - values[4]) / TICK
 
 
 def rss_kib(pid: int) -> int:
@@ -134,22 +471,114 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-async def leak(url: str, clerk_id: int, cycles: int, pid: int) -> None:
+def open_files(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def _expect(conn: Connection, kind: str, timeout: float) -> dict[str, Any]:
+    if not conn.poll(timeout):
+        raise RuntimeError(f"a client process sent no {kind!r} within {timeout:.0f} s")
+    got, payload = conn.recv()
+    if got == "error":
+        raise RuntimeError(f"a client process failed:\n{payload}")
+    assert got == kind, got
+    return dict(payload)
+
+
+def run_calls(
+    url: str, clerk_id: int, n: int, seconds: float, procs: int, media: Path, server: int
+) -> dict[str, float]:
+    calls = [new_consultation(clerk_id) for _ in range(n)]
+    procs = max(1, min(procs, n))
+    context = multiprocessing.get_context("spawn")
+    workers: list[tuple[SpawnProcess, Connection]] = []
+    for k in range(procs):
+        here, there = context.Pipe()
+        job = {"url": url, "media": str(media), "calls": calls[k::procs]}
+        process = context.Process(target=worker_main, args=(there, job), daemon=True)
+        process.start()
+        there.close()
+        workers.append((process, here))
+    try:
+        joins: list[float | None] = []
+        for _, conn in workers:
+            joins += _expect(conn, "ready", 30 + 2 * JOIN_TIMEOUT * n)["joins"]
+        pids = [process.pid for process, _ in workers if process.pid is not None]
+        server_0, clients_0 = cpu_seconds(server), sum(map(cpu_seconds, pids))
+        machine_0 = machine_cpu_seconds()
+        for _, conn in workers:
+            conn.send("start")
+        time.sleep(seconds)
+        server_cpu = cpu_seconds(server) - server_0
+        clients_cpu = sum(map(cpu_seconds, pids)) - clients_0
+        machine_cpu = machine_cpu_seconds() - machine_0
+        load1 = os.getloadavg()[0]
+        for _, conn in workers:
+            conn.send("stop")
+        streams: list[dict[str, Any]] = []
+        for _, conn in workers:
+            streams += _expect(conn, "result", 30)["streams"]
+    finally:
+        for process, conn in workers:
+            process.join(20)
+            if process.is_alive():
+                process.terminate()
+            conn.close()
+    time.sleep(2)  # the server tears the calls down before the next N
+    fps = [s["fps"] for s in streams]
+    latencies = [v for s in streams for v in s["latencies"]]
+    received = sum(s["frames"] for s in streams)
+    joined = [j for j in joins if j is not None]
+    return {
+        "procs": procs,
+        "min_fps": min(fps),
+        "mean_fps": statistics.mean(fps),
+        "p50_latency": pct(latencies, 0.5),
+        "p95_latency": pct(latencies, 0.95),
+        "join_p50": pct(joined, 0.5),
+        "join_p95": pct(joined, 0.95),
+        "failed_joins": len(joins) - len(joined),
+        "unnumbered": 100 * sum(s["unnumbered"] for s in streams) / max(received, 1),
+        "server_cpu": server_cpu,
+        "clients_cpu": clients_cpu,
+        "other_cpu": max(0.0, machine_cpu - server_cpu - clients_cpu),
+        "load1": load1,
+    }
+
+
+async def leak(url: str, clerk_id: int, cycles: int, pid: int, media: Media) -> None:
+    """Join and leave ``cycles`` times; the server's RSS per cycle and its trend."""
     _, citizen_token, _ = new_consultation(clerk_id)
-    samples = []
+    rss: list[int] = []
+    failed = 0
     for index in range(cycles):
-        person = Participant(url, GREEN, analyse=False)
-        await person.join(citizen_token)
-        await person.wait_for(lambda p=person: p.frames > 0, 10)
-        await person.close()
+        person = BenchPeer(url, media)
+        if await person.first_frame(await person.join(citizen_token)) is None:
+            failed += 1
+        await person.close()  # like a closed tab: no hang-up message
+        rss.append(rss_kib(pid))
         if index % 25 == 0 or index == cycles - 1:
             await asyncio.sleep(0.5)
-            samples.append((index, rss_kib(pid)))
-            print(f"cycle {index}: server RSS {samples[-1][1] / 1024:.1f} MiB", flush=True)
-    print(
-        f"RSS after cycle 25: {samples[1][1] / 1024:.1f} MiB, at the end: "
-        f"{samples[-1][1] / 1024:.1f} MiB"
-    )
+            print(
+                f"cycle {index}: server RSS {rss_kib(pid) / 1024:.1f} MiB, "
+                f"open files {open_files(pid)}",
+                flush=True,
+            )
+    half = cycles // 2
+    if cycles - half >= 2:
+        slope, _ = statistics.linear_regression(range(half, cycles), rss[half:])
+        print(
+            f"RSS slope over cycles {half}-{cycles - 1}: {slope:+.1f} KiB/cycle "
+            f"({rss[half] / 1024:.1f} → {rss[-1] / 1024:.1f} MiB); "
+            f"cycles without a first frame: {failed}"
+        )
 
 
 def main() -> None:
@@ -157,33 +586,62 @@ def main() -> None:
     parser.add_argument("--calls", type=int, nargs="*", default=[1, 2, 3, 4])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--leak", type=int, default=0)
+    parser.add_argument(
+        "--client-procs", type=int, default=2, help="client processes (at most one per call)"
+    )
+    parser.add_argument(
+        "--scene", choices=sorted(SCENES), default="camera", help="content of the video"
+    )
     args = parser.parse_args()
-    settings = get_settings()
-    settings.ensure_dirs()
-    db.upgrade(settings.effective_database_url)
-    with db.session_scope() as session:
-        clerk_id = auth.create_user(session, "bench-clerk", "bench-bench-bench").id
-    assert clerk_id is not None
-    port = free_port()
-    server = start_server(port, max_calls=max(args.calls or [1]) + 1)
-    url = f"http://127.0.0.1:{port}"
+    data = Path(tempfile.mkdtemp(prefix="servicepoint-video-bench-"))
+    os.environ["SERVICEPOINT_DATA_DIR"] = str(data)
+    os.environ.pop("SERVICEPOINT_DATABASE_URL", None)
     try:
-        if args.leak:
-            asyncio.run(leak(url, clerk_id, args.leak, server.pid))
-            return
-        print(f"cores: {os.cpu_count()}, load before: {os.getloadavg()}")
-        print("calls  min_fps  mean_fps  p50_lat  p95_lat  join_p50  join_p95  load1")
-        for n in args.calls:
-            row = asyncio.run(run_calls(url, clerk_id, n, args.seconds))
+        started = time.monotonic()
+        media = media_file(args.scene)
+        print(
+            f"media: {LOOP_SECONDS} s {args.scene} scene, VP8 {WIDTH}×{HEIGHT}@{FPS} "
+            f"({VIDEO_BITRATE // 1000} kbit/s, keyframe every {FPS} frames) + Opus, "
+            f"{media} ({time.monotonic() - started:.1f} s to render or load)",
+            flush=True,
+        )
+        clerk_id = prepare_database()
+        port = free_port()
+        server = start_server(port, max_calls=max(args.calls or [1]) + 1)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            if args.leak:
+                asyncio.run(leak(url, clerk_id, args.leak, server.pid, load_media(media)))
+                return
+            print(f"cores: {os.cpu_count()}, load before: {os.getloadavg()}")
             print(
-                f"{n:5d}  {row['min_fps']:7.1f}  {row['mean_fps']:8.1f}  "
-                f"{row['p50_latency']:7.3f}  {row['p95_latency']:7.3f}  "
-                f"{row['join_p50']:8.3f}  {row['join_p95']:8.3f}  {row['load1']:5.2f}",
-                flush=True,
+                f"CPU columns: seconds used in the {args.seconds:g} s window "
+                f"(all cores together: {args.seconds * (os.cpu_count() or 1):g} s)"
             )
+            print(
+                "calls procs  min_fps mean_fps  p50_lat  p95_lat join_p50 join_p95 "
+                "no_num%  srv_cpu  cli_cpu  oth_cpu  load1"
+            )
+            for n in args.calls:
+                row = run_calls(
+                    url, clerk_id, n, args.seconds, args.client_procs, media, server.pid
+                )
+                print(
+                    f"{n:5d} {row['procs']:5.0f}  {row['min_fps']:7.1f} "
+                    f"{row['mean_fps']:8.1f}  {row['p50_latency']:7.3f}  "
+                    f"{row['p95_latency']:7.3f} {row['join_p50']:8.3f} "
+                    f"{row['join_p95']:8.3f}  {row['unnumbered']:6.1f}  "
+                    f"{row['server_cpu']:7.2f}  {row['clients_cpu']:7.2f}  "
+                    f"{row['other_cpu']:7.2f}  {row['load1']:5.2f}",
+                    flush=True,
+                )
+                if row["failed_joins"]:
+                    print(f"      {row['failed_joins']:.0f} joins saw no frame in time")
+        finally:
+            server.terminate()
+            server.wait(10)
     finally:
-        server.terminate()
-        server.wait(10)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 if __name__ == "__main__":
