@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from prefect import flow, get_run_logger
 
-from intake import portal, processing
+from intake import portal, processing, service
+from intake.models import Application
 from servicepoint.db import session_scope
 from servicepoint.settings import Settings, get_settings
 
@@ -24,9 +25,35 @@ def sweep_stuck(stuck_after_minutes: float | None = None) -> dict[str, int]:
         minutes = get_settings().stuck_after_minutes
     queued = queued_cases()
     with session_scope() as session:
-        counts = processing.sweep_stuck(session, timedelta(minutes=minutes), queued=queued)
+        counts = processing.sweep_stuck(
+            session, timedelta(minutes=minutes), queued=queued, start=start_processing
+        )
     get_run_logger().info("re-announced: %s (%d case(s) queued in Prefect)", counts, len(queued))
     return counts
+
+
+def start_processing(application: Application) -> bool:
+    """Create the case's process-application run directly (not through an event): its
+    first announcement created no run, so this does not depend on the event path."""
+    from prefect.deployments import run_deployment
+
+    try:
+        run_deployment(
+            "process-application/process-application",
+            parameters={
+                "application_id": service.resource_id(application),
+                "reference": application.reference,
+            },
+            timeout=0,
+            as_subflow=False,
+            tags=[application.reference, "servicepoint", "swept"],
+        )
+    except Exception:  # noqa: BLE001 - the event path remains as the fallback
+        logging.getLogger("servicepoint.flows").warning(
+            "could not start %s directly; announcing it again", application.reference, exc_info=True
+        )
+        return False
+    return True
 
 
 def queued_cases(deployments: tuple[str, ...] = ("process-application",)) -> set[str]:

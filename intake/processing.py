@@ -8,7 +8,7 @@ the status they expect, and every side effect is keyed by case.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -361,16 +361,22 @@ def finish(
 
 
 def sweep_stuck(
-    session: Session, stuck_after: timedelta, queued: set[str] | None = None
+    session: Session,
+    stuck_after: timedelta,
+    queued: set[str] | None = None,
+    start: Callable[[Application], bool] | None = None,
 ) -> dict[str, int]:
     """Re-announce cases whose event or flow run got lost; their flows are idempotent.
 
-    ``queued``: ids of submitted cases whose flow run is still scheduled (not lost)."""
+    ``queued``: ids of submitted cases whose flow run is still scheduled (not lost).
+    ``start``: starts a case's processing directly and says whether it did; the
+    announcement went unanswered once already (the orchestrator may drop an event
+    under load), so the sweeper does not rely on the event path alone."""
     queued = queued or set()
     moment = now()
     limit = moment - stuck_after
     waiting = {row.resource_id for row in events.pending(session, limit=10_000)}
-    counts = {"submitted": 0, "decided": 0, "documents": 0}
+    counts = {"submitted": 0, "started": 0, "decided": 0, "documents": 0}
     stuck = session.exec(
         select(Application).where(
             or_(
@@ -388,14 +394,18 @@ def sweep_stuck(
     for application in stuck:
         if application.status == Status.SUBMITTED and application.id in queued:
             continue
-        if resource_id(application) not in waiting:
-            events.enqueue(
-                session,
-                events.APPLICATION_SUBMITTED,
-                resource_id(application),
-                {"reference": application.reference, "resent": True},
-            )
-            counts["submitted"] += 1
+        if resource_id(application) in waiting:
+            continue
+        if start is not None and start(application):
+            counts["started"] += 1
+            continue
+        events.enqueue(
+            session,
+            events.APPLICATION_SUBMITTED,
+            resource_id(application),
+            {"reference": application.reference, "resent": True},
+        )
+        counts["submitted"] += 1
     unfinished = session.exec(
         select(Application).where(
             col(Application.status).in_([Status.APPROVED, Status.REJECTED]),

@@ -3,10 +3,12 @@ server) deletes what the law says and keeps the record."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
 from datetime import timedelta
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -195,3 +197,64 @@ def test_queued_cases_lists_scheduled_runs_of_process_application(runner: Runner
         with get_client(sync_client=True) as client:
             client.delete_flow_run(run.id)
     assert application_id not in queued_cases()
+
+
+def test_sweeper_starts_a_case_whose_event_created_no_run(runner: Runner) -> None:
+    """The orchestrator may drop an event under load (seen with Prefect on SQLite): the
+    sweeper then creates the run itself instead of relying on the event path again."""
+    from flows.maintenance import sweep_stuck
+
+    folder = SHARED_CORPUS / "anmeldung-dev" / "case-001"
+    data = json.loads((folder / "application.json").read_text(encoding="utf-8"))
+    marker = b"\n%swept-" + os.urandom(8) + b"\n"
+    files = [
+        service.IncomingFile(d["file"].split("/")[-1], (folder / d["file"]).read_bytes() + marker)
+        for d in data["documents"]
+    ]
+    with db.session_scope() as session:
+        application = service.submit(session, data, files).application
+        application.received_at = processing.now() - timedelta(hours=1)
+        session.add(application)
+        for row in events.pending(session, limit=10_000):
+            if row.resource_id == service.resource_id(application):
+                row.sent_at = processing.now()  # relayed, but it started nothing
+                session.add(row)
+        application_id, reference = application.id, application.reference
+
+    counts = sweep_stuck(stuck_after_minutes=10)
+
+    assert counts["started"] >= 1
+    deadline = time.monotonic() + 240
+    status = "submitted"
+    while time.monotonic() < deadline and status in ("submitted", "processing"):
+        with db.session_scope() as session:
+            found = session.get(Application, application_id)
+            assert found is not None
+            status = found.status
+        time.sleep(0.5)
+    assert status in ("approved", "review")
+    with db.session_scope() as session:
+        announcements = session.exec(
+            select(events.OutboxEvent).where(
+                events.OutboxEvent.resource_id == f"servicepoint.application.{application_id}",
+                events.OutboxEvent.event == events.APPLICATION_SUBMITTED,
+            )
+        ).all()
+    assert len(announcements) == 1  # started directly, not announced a second time
+    runs = asyncio.run(_runs_tagged(reference))
+    assert any("swept" in run.tags for run in runs)
+
+
+async def _runs_tagged(reference: str) -> list[Any]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    async with get_client() as client:
+        return list(
+            await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[reference])),
+                sort=FlowRunSort.START_TIME_ASC,
+                limit=20,
+            )
+        )
