@@ -17,18 +17,29 @@ from servicepoint.settings import Settings, get_settings
 def sweep_stuck(stuck_after_minutes: float | None = None) -> dict[str, int]:
     """Re-emit the events of cases that have not moved for a while (every 5 minutes).
 
-    A submitted case whose flow run is still scheduled (waiting in a backlog) is not
-    stuck: announcing it again would queue a second run behind the first. Runs that
-    were picked up but hang (pending or running) do not count: their cases are swept."""
+    A case whose flow run is still scheduled (waiting in a backlog: process-application
+    for a submitted case, finish-application for a decided one) is not stuck:
+    announcing it again would queue a second run behind the first. Runs that were
+    picked up but hang (pending or running) do not count: their cases are swept."""
     minutes = stuck_after_minutes
     if minutes is None:
         minutes = get_settings().stuck_after_minutes
     queued = queued_cases()
+    finishing = queued_cases(("finish-application",))
     with session_scope() as session:
         counts = processing.sweep_stuck(
-            session, timedelta(minutes=minutes), queued=queued, start=start_processing
+            session,
+            timedelta(minutes=minutes),
+            queued=queued,
+            finishing=finishing,
+            start=start_processing,
         )
-    get_run_logger().info("re-announced: %s (%d case(s) queued in Prefect)", counts, len(queued))
+    get_run_logger().info(
+        "swept: %s (scheduled in Prefect: %d to process, %d to finish)",
+        counts,
+        len(queued),
+        len(finishing),
+    )
     return counts
 
 

@@ -365,14 +365,17 @@ def sweep_stuck(
     stuck_after: timedelta,
     queued: set[str] | None = None,
     start: Callable[[Application], bool] | None = None,
+    finishing: set[str] | None = None,
 ) -> dict[str, int]:
     """Re-announce cases whose event or flow run got lost; their flows are idempotent.
 
-    ``queued``: ids of submitted cases whose flow run is still scheduled (not lost).
+    ``queued``: ids of submitted cases whose flow run is still scheduled (not lost);
+    ``finishing``: the same for decided cases and their finishing run.
     ``start``: starts a case's processing directly and says whether it did; the
     announcement went unanswered once already (the orchestrator may drop an event
     under load), so the sweeper does not rely on the event path alone."""
     queued = queued or set()
+    finishing = finishing or set()
     moment = now()
     limit = moment - stuck_after
     waiting = {row.resource_id for row in events.pending(session, limit=10_000)}
@@ -414,7 +417,7 @@ def sweep_stuck(
         )
     )
     for application in unfinished:
-        if resource_id(application) not in waiting:
+        if application.id not in finishing and resource_id(application) not in waiting:
             events.enqueue(
                 session,
                 events.APPLICATION_DECIDED,

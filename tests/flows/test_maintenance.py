@@ -258,3 +258,34 @@ async def _runs_tagged(reference: str) -> list[Any]:
                 limit=20,
             )
         )
+
+
+def test_sweep_leaves_decided_cases_alone_whose_finishing_run_is_scheduled(
+    db_session: Session, settings: Settings
+) -> None:
+    folder = SHARED_CORPUS / "anmeldung-dev" / "case-004"
+    data = json.loads((folder / "application.json").read_text(encoding="utf-8"))
+    files = [
+        service.IncomingFile(d["file"].split("/")[-1], (folder / d["file"]).read_bytes())
+        for d in data["documents"]
+    ]
+    application = service.submit(db_session, data, files).application
+    application.status = Status.APPROVED
+    application.decided_at = processing.now() - timedelta(hours=1)
+    db_session.add(application)
+    for row in events.pending(db_session, limit=10_000):
+        row.sent_at = processing.now()
+        db_session.add(row)
+    db_session.flush()
+
+    def decided_rows() -> list[str]:
+        return [
+            row.resource_id
+            for row in events.pending(db_session, limit=10_000)
+            if row.event == events.APPLICATION_DECIDED
+        ]
+
+    processing.sweep_stuck(db_session, timedelta(minutes=10), finishing={application.id})
+    assert service.resource_id(application) not in decided_rows()
+    processing.sweep_stuck(db_session, timedelta(minutes=10))
+    assert service.resource_id(application) in decided_rows()
