@@ -341,8 +341,12 @@ def ics(consultation: Consultation, url: str, settings: Settings | None = None) 
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
-def _when(consultation: Consultation) -> str:
-    return aware(consultation.starts_at).strftime("%d.%m.%Y %H:%M UTC")
+def _when(consultation: Consultation, english: bool = False) -> str:
+    """The start in the office's time (Hannover), as citizens read it."""
+    from servicepoint.web import local_time
+
+    day = local_time(consultation.starts_at).strftime("%d.%m.%Y %H:%M")
+    return f"{day} (German time)" if english else f"{day} Uhr"
 
 
 def send_booking_mail(consultation: Consultation, settings: Settings | None = None) -> str:
@@ -356,7 +360,7 @@ def send_booking_mail(consultation: Consultation, settings: Settings | None = No
         f"Absagen: {cancel_url(consultation, token, settings)}\n\n"
         "Wir zeichnen weder Bild noch Ton auf.\n\n"
         f"--\nYour video consultation ({consultation.reference}) is booked for "
-        f"{_when(consultation)}. Join: {url}\n"
+        f"{_when(consultation, english=True)}. Join: {url}\n"
     )
     message = mail.Mail(
         to=consultation.citizen_email,
@@ -383,7 +387,7 @@ def send_reminders(session: Session, now: datetime | None = None) -> list[str]:
                 text=(
                     f"Guten Tag {consultation.citizen_name},\n\nIhre Videosprechstunde beginnt "
                     f"{_when(consultation)}.\nTeilnehmen: {url}\n\n--\nReminder: your video "
-                    f"consultation starts {_when(consultation)}. Join: {url}\n"
+                    f"consultation starts {_when(consultation, english=True)}. Join: {url}\n"
                 ),
                 message_id_key=f"consultation-{consultation.id}-reminder",
             )

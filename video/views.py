@@ -13,7 +13,7 @@ from backoffice import views as backoffice_views
 from intake.models import Application
 from servicepoint.db import SessionDep
 from servicepoint.errors import DomainError, Forbidden
-from servicepoint.web import render, request_language
+from servicepoint.web import OFFICE_TIME, render, request_language
 from video import api, service
 from video.models import Consultation
 
@@ -214,8 +214,9 @@ def publish_hours(
     end: str = Form(""),
 ) -> Response:
     try:
-        starts_at = datetime.fromisoformat(f"{day}T{start}").replace(tzinfo=UTC)
-        ends_at = datetime.fromisoformat(f"{day}T{end}").replace(tzinfo=UTC)
+        # The clerk types the office's wall-clock time; it is stored in UTC.
+        starts_at = datetime.fromisoformat(f"{day}T{start}").replace(tzinfo=OFFICE_TIME)
+        ends_at = datetime.fromisoformat(f"{day}T{end}").replace(tzinfo=OFFICE_TIME)
     except ValueError as exc:
         from servicepoint.errors import InvalidInput
 

@@ -12,6 +12,7 @@ import httpx
 
 from servicepoint import auth, db
 from servicepoint.settings import get_settings
+from servicepoint.web import local_time
 from tests.e2e.conftest import LiveServer
 from video import service
 from video.models import Consultation
@@ -105,6 +106,33 @@ def test_booking_page_with_errors_then_confirmation(
         assert done.status_code == 200, done.text
         assert "Termin gebucht" in done.text
         assert "/video/teilnehmen/" in done.text
+        # Times are shown as the office's wall-clock time, never as UTC.
+        with db.session_scope() as session:
+            booked = session.get(Consultation, _booked_id(done.text))
+            assert booked is not None
+            local = local_time(booked.starts_at).strftime("%d.%m.%Y, %H:%M")
+        assert f"Termin: {local} Uhr" in done.text
+        assert "UTC" not in done.text
+        assert local_time(booked.starts_at).strftime("%H:%M Uhr") in str(
+            _mail_to("jana@example.org").get_payload(0)
+        )
+
+
+def _booked_id(page: str) -> str:
+    found = re.search(r"/video/teilnehmen/([0-9a-f]+)", page)
+    assert found is not None
+    return found.group(1)
+
+
+def test_office_hours_are_typed_and_shown_in_german_time() -> None:
+    from servicepoint.web import OFFICE_TIME
+
+    winter = datetime(2026, 12, 1, 9, 0, tzinfo=OFFICE_TIME)
+    summer = datetime(2027, 7, 1, 9, 0, tzinfo=OFFICE_TIME)
+    assert winter.astimezone(UTC).hour == 8  # CET
+    assert summer.astimezone(UTC).hour == 7  # CEST
+    assert local_time(datetime(2026, 12, 1, 8, 0)).strftime("%H:%M") == "09:00"  # naive = UTC
+    assert local_time(datetime(2027, 7, 1, 7, 0, tzinfo=UTC)).strftime("%H:%M") == "09:00"
 
 
 def test_reminders_are_sent_once(clerk: auth.User) -> None:
