@@ -263,6 +263,9 @@ def runner(
             "SERVICEPOINT_SMTP_HOST": "127.0.0.1",
             "SERVICEPOINT_SMTP_PORT": str(smtp_port),
             "SERVICEPOINT_STUCK_AFTER_MINUTES": "0.2",
+            # More runs at once than the default (cores + 2) keeps the batches of the fault
+            # tests short; the exactly-once checks only get harder with more concurrency.
+            "SERVICEPOINT_FLOW_RUNS_PER_RUNNER": "8",
             "PREFECT_LOGGING_LEVEL": "INFO",
         }
     )
@@ -376,6 +379,9 @@ def runner_for(server: PrefectServer, smtp_port: int, log: Path, **extra: str) -
             "SERVICEPOINT_SMTP_HOST": "127.0.0.1",
             "SERVICEPOINT_SMTP_PORT": str(smtp_port),
             "SERVICEPOINT_STUCK_AFTER_MINUTES": "0.2",
+            # More runs at once than the default (cores + 2) keeps the batches of the fault
+            # tests short; the exactly-once checks only get harder with more concurrency.
+            "SERVICEPOINT_FLOW_RUNS_PER_RUNNER": "8",
             "PYTHONUNBUFFERED": "1",
         }
     )
