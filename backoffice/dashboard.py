@@ -18,8 +18,8 @@ from sqlmodel import Session
 
 from backoffice import repository
 from backoffice.casefile import N_
-from backoffice.formatting import LOCAL, local
 from intake.models import Status
+from servicepoint.settings import OFFICE_TIME, local_time
 from tutorials import repository as tutorials_repository
 
 PERIOD_DAYS = 30
@@ -127,7 +127,7 @@ class Figures:
 
 
 def local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=LOCAL)
+    return datetime.combine(day, time.min, tzinfo=OFFICE_TIME)
 
 
 def _median_hours(durations: list[timedelta]) -> float | None:
@@ -137,7 +137,7 @@ def _median_hours(durations: list[timedelta]) -> float | None:
 
 
 def figures(session: Session, now: datetime) -> Figures:
-    today = local(now).date()
+    today = local_time(now).date()
     start_today = local_midnight(today)
     start_week = local_midnight(today - timedelta(days=today.weekday()))
     decided = repository.decided_between(session, now - timedelta(days=PERIOD_DAYS), now)
@@ -152,7 +152,7 @@ def figures(session: Session, now: datetime) -> Figures:
     tutorials = _tutorial_figures(session, today - timedelta(days=PERIOD_DAYS - 1))
     chart_start = local_midnight(today - timedelta(days=CHART_DAYS - 1))
     daily_counts = Counter(
-        local(moment).date() for moment in repository.received_times(session, chart_start, now)
+        local_time(moment).date() for moment in repository.received_times(session, chart_start, now)
     )
     days = [today - timedelta(days=offset) for offset in range(CHART_DAYS - 1, -1, -1)]
     return Figures(
@@ -228,12 +228,12 @@ CSV_HEADERS = {
 
 def daily_csv(session: Session, now: datetime, lang: str, days: int = CSV_DAYS) -> str:
     """One row per local day: received and decided cases, and the median processing time."""
-    today = local(now).date()
+    today = local_time(now).date()
     start = local_midnight(today - timedelta(days=days - 1))
-    received = Counter(local(m).date() for m in repository.received_times(session, start, now))
+    received = Counter(local_time(m).date() for m in repository.received_times(session, start, now))
     decided_by_day: dict[date, list[repository.DecidedCase]] = {}
     for case in repository.decided_between(session, start, now):
-        decided_by_day.setdefault(local(case.decided_at).date(), []).append(case)
+        decided_by_day.setdefault(local_time(case.decided_at).date(), []).append(case)
     buffer = io.StringIO()
     delimiter = ";" if lang == "de" else ","
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")

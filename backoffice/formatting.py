@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from intake.normalize import parse_date
-
-LOCAL = ZoneInfo("Europe/Berlin")
-
-
-def local(value: datetime) -> datetime:
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.astimezone(LOCAL)
+from servicepoint.settings import local_time
 
 
 def datetime_text(value: datetime | None, lang: str = "de") -> str:
     if value is None:
         return ""
-    moment = local(value)
+    moment = local_time(value)
     if lang == "en":
         return moment.strftime("%d %b %Y, %H:%M")
     return moment.strftime("%d.%m.%Y, %H:%M Uhr")
@@ -29,7 +22,7 @@ def date_text(value: datetime | date | str | None, lang: str = "de") -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, datetime):
-        day = local(value).date()
+        day = local_time(value).date()
     elif isinstance(value, date):
         day = value
     else:
@@ -44,12 +37,12 @@ def date_text(value: datetime | date | str | None, lang: str = "de") -> str:
 
 
 def iso(value: datetime | None) -> str:
-    return local(value).isoformat(timespec="minutes") if value else ""
+    return local_time(value).isoformat(timespec="minutes") if value else ""
 
 
 def days_between(start: datetime, end: datetime) -> int:
     """Whole calendar days between two moments, counted in local time."""
-    return (local(end).date() - local(start).date()).days
+    return (local_time(end).date() - local_time(start).date()).days
 
 
 class Formatter:

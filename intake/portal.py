@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -32,9 +31,8 @@ from intake.models import Application, Document
 from intake.normalize import parse_date
 from servicepoint import auth
 from servicepoint.sessions import SessionState, WebSession
-from servicepoint.settings import Settings, get_settings
+from servicepoint.settings import OFFICE_TIME, Settings, get_settings
 
-BERLIN = ZoneInfo("Europe/Berlin")
 DRAFT_KEY = "anmeldung"
 CASES_KEY = "cases"
 LAST_KEY = "last_submission"
@@ -59,7 +57,7 @@ CONFIRMATION_URL = "/anmeldung/bestaetigung"
 
 
 def today_in_berlin() -> date:
-    return datetime.now(BERLIN).date()
+    return datetime.now(OFFICE_TIME).date()
 
 
 # --- the draft -----------------------------------------------------------------------
@@ -305,7 +303,7 @@ def application_data(draft: dict[str, Any], submitted_at: datetime) -> dict[str,
             documents.append({"file": file_name, "declared_type": SLOT_LANDLORD})
     data: dict[str, Any] = {
         "service": forms.SERVICE_ID,
-        "submitted_at": submitted_at.astimezone(BERLIN).isoformat(timespec="seconds"),
+        "submitted_at": submitted_at.astimezone(OFFICE_TIME).isoformat(timespec="seconds"),
         "persons": persons,
         "move_in_date": draft.get("move_in_date"),
         "new_address": draft.get("new_address"),

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
@@ -26,10 +25,9 @@ from intake.models import Application, AuditEntry, Document, Status
 from intake.service import record, resource_id
 from servicepoint import events
 from servicepoint.errors import Conflict, InvalidInput
-from servicepoint.settings import Settings, get_settings
+from servicepoint.settings import OFFICE_TIME, Settings, get_settings
 
 SYSTEM = "system"
-_BERLIN = ZoneInfo("Europe/Berlin")  # submission dates are German calendar days
 
 
 def now() -> datetime:
@@ -97,7 +95,7 @@ def document_tasks(
             declared = None
         assert document.id is not None
         path = stored_path(document.sha256, settings)
-        reference = application.submitted_at.astimezone(_BERLIN).date()
+        reference = application.submitted_at.astimezone(OFFICE_TIME).date()
         job = DocumentTask(document.file, document.file, path, declared, reference)
         tasks.append((document.id, job))
     return tasks

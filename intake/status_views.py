@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from babel.dates import format_datetime
@@ -42,7 +42,7 @@ from intake.pages import (
 )
 from servicepoint import db
 from servicepoint.errors import NotFound
-from servicepoint.settings import get_settings
+from servicepoint.settings import get_settings, local_time
 from servicepoint.web import request_language, translator
 
 router = APIRouter(include_in_schema=False)
@@ -63,12 +63,8 @@ TIMELINE_ACTIONS = {
 }
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _when(value: datetime, lang: str) -> str:
-    moment = _aware(value).astimezone(portal.BERLIN)
+    moment = local_time(value)
     pattern = "d. MMMM y, HH:mm 'Uhr'" if lang == "de" else "d MMMM y, HH:mm"
     return str(format_datetime(moment, pattern, locale=lang))
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,6 +20,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 def _default_data_dir() -> Path:
     return Path.cwd() / "data"
+
+
+# The office's wall clock: the calendar day of a submission, times shown to people.
+OFFICE_TIME = ZoneInfo("Europe/Berlin")
+
+
+def local_time(value: datetime) -> datetime:
+    """A stored (UTC) time as the office's wall-clock time; naive values are UTC."""
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(OFFICE_TIME)
 
 
 class Settings(BaseSettings):

@@ -7,10 +7,8 @@ links to the accessibility statement, Leichte Sprache and Gebärdensprache).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -20,7 +18,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 
 from servicepoint import i18n
-from servicepoint.settings import get_settings
+from servicepoint.settings import get_settings, local_time
 
 LANG_COOKIE = "sp_lang"
 _ROOT = Path(__file__).resolve().parent.parent
@@ -46,15 +44,6 @@ def build_environment() -> Environment:
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     env.filters["local_time"] = local_time
     return env
-
-
-OFFICE_TIME = ZoneInfo("Europe/Berlin")
-
-
-def local_time(value: datetime) -> datetime:
-    """A stored (UTC) time as the office's wall-clock time; naive values are UTC."""
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.astimezone(OFFICE_TIME)
 
 
 templates = build_environment()

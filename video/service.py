@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from servicepoint import auth, events, mail
 from servicepoint.errors import Conflict, Forbidden, InvalidInput, NotFound
-from servicepoint.settings import Settings, get_settings
+from servicepoint.settings import Settings, get_settings, local_time
 from video import repository
 from video.models import Consultation, ConsultationSlot, ConsultationStatus
 
@@ -343,8 +343,6 @@ def ics(consultation: Consultation, url: str, settings: Settings | None = None) 
 
 def _when(consultation: Consultation, english: bool = False) -> str:
     """The start in the office's time (Hannover), as citizens read it."""
-    from servicepoint.web import local_time
-
     day = local_time(consultation.starts_at).strftime("%d.%m.%Y %H:%M")
     return f"{day} (German time)" if english else f"{day} Uhr"
 

@@ -13,7 +13,8 @@ from backoffice import views as backoffice_views
 from intake.models import Application
 from servicepoint.db import SessionDep
 from servicepoint.errors import DomainError, Forbidden
-from servicepoint.web import OFFICE_TIME, render, request_language
+from servicepoint.settings import OFFICE_TIME
+from servicepoint.web import render, request_language
 from video import api, service
 from video.models import Consultation
 

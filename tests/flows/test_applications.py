@@ -17,7 +17,7 @@ from intake.models import Application, AuditEntry, Notification
 from servicepoint import db
 from servicepoint.app import create_app
 from tests.conftest import SHARED_CORPUS
-from tests.flows.conftest import Mailbox, Runner
+from tests.flows.conftest import Mailbox, Runner, flow_runs_for
 
 pytestmark = pytest.mark.slow
 CASES = SHARED_CORPUS / "anmeldung-dev"
@@ -65,21 +65,6 @@ def wait_completed(application_id: str, timeout: float = 120) -> Application:
                 return application
         time.sleep(0.5)
     raise AssertionError(f"{application_id} was not completed within {timeout} s")
-
-
-async def flow_runs_for(reference: str) -> list[Any]:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
-    from prefect.client.schemas.sorting import FlowRunSort
-
-    async with get_client() as client:
-        return list(
-            await client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[reference])),
-                sort=FlowRunSort.START_TIME_ASC,
-                limit=50,
-            )
-        )
 
 
 def audit_actions(application_id: str) -> list[str]:

@@ -18,17 +18,25 @@ from intake.models import Application, AuditEntry, Document, Status
 from servicepoint import db, events
 from servicepoint.settings import Settings
 from tests.conftest import SHARED_CORPUS
-from tests.flows.conftest import Runner
+from tests.flows.conftest import Runner, flow_runs_for
 
 
-def _submit(case: str, marker: bytes) -> str:
-    """Submit a corpus case with documents of its own (no content shared with other tests)."""
+def _corpus_case(
+    case: str, marker: bytes = b""
+) -> tuple[dict[str, Any], list[service.IncomingFile]]:
+    """A dev-corpus case as submitted: its data and its files (``marker`` appended)."""
     folder = SHARED_CORPUS / "anmeldung-dev" / case
     data = json.loads((folder / "application.json").read_text(encoding="utf-8"))
     files = [
         service.IncomingFile(d["file"].split("/")[-1], (folder / d["file"]).read_bytes() + marker)
         for d in data["documents"]
     ]
+    return data, files
+
+
+def _submit(case: str, marker: bytes) -> str:
+    """Submit a corpus case with documents of its own (no content shared with other tests)."""
+    data, files = _corpus_case(case, marker)
     with db.session_scope() as session:
         return service.submit(session, data, files).application.id
 
@@ -107,12 +115,7 @@ def test_purge_removes_uploads_of_drafts_that_were_never_submitted(
 def test_sweep_re_announces_a_handed_in_document_nobody_read(
     db_session: Session, settings: Settings
 ) -> None:
-    folder = SHARED_CORPUS / "anmeldung-dev" / "case-007"
-    data = json.loads((folder / "application.json").read_text(encoding="utf-8"))
-    files = [
-        service.IncomingFile(d["file"].split("/")[-1], (folder / d["file"]).read_bytes())
-        for d in data["documents"]
-    ]
+    data, files = _corpus_case("case-007")
     application = service.submit(db_session, data, files).application
     application.status = Status.REVIEW
     db_session.add(application)
@@ -129,6 +132,7 @@ def test_sweep_re_announces_a_handed_in_document_nobody_read(
         row
         for row in events.pending(db_session, limit=10_000)
         if row.event == events.DOCUMENT_ADDED
+        and row.resource_id == service.resource_id(application)  # other tests' rows may wait
     ]
     assert [json.loads(row.payload)["document_id"] for row in added] == [extra.id]
     # The event got lost: it was marked sent, but no flow ever read the document.
@@ -155,12 +159,7 @@ def test_sweep_re_announces_a_handed_in_document_nobody_read(
 def test_sweep_leaves_cases_alone_whose_run_is_still_scheduled(
     db_session: Session, settings: Settings
 ) -> None:
-    folder = SHARED_CORPUS / "anmeldung-dev" / "case-001"
-    data = json.loads((folder / "application.json").read_text(encoding="utf-8"))
-    files = [
-        service.IncomingFile(d["file"].split("/")[-1], (folder / d["file"]).read_bytes())
-        for d in data["documents"]
-    ]
+    data, files = _corpus_case("case-001")
     application = service.submit(db_session, data, files).application
     application.received_at = processing.now() - timedelta(hours=1)
     db_session.add(application)
@@ -204,13 +203,8 @@ def test_sweeper_starts_a_case_whose_event_created_no_run(runner: Runner) -> Non
     sweeper then creates the run itself instead of relying on the event path again."""
     from flows.maintenance import sweep_stuck
 
-    folder = SHARED_CORPUS / "anmeldung-dev" / "case-001"
-    data = json.loads((folder / "application.json").read_text(encoding="utf-8"))
     marker = b"\n%swept-" + os.urandom(8) + b"\n"
-    files = [
-        service.IncomingFile(d["file"].split("/")[-1], (folder / d["file"]).read_bytes() + marker)
-        for d in data["documents"]
-    ]
+    data, files = _corpus_case("case-001", marker)
     with db.session_scope() as session:
         application = service.submit(session, data, files).application
         application.received_at = processing.now() - timedelta(hours=1)
@@ -242,34 +236,14 @@ def test_sweeper_starts_a_case_whose_event_created_no_run(runner: Runner) -> Non
             )
         ).all()
     assert len(announcements) == 1  # started directly, not announced a second time
-    runs = asyncio.run(_runs_tagged(reference))
+    runs = asyncio.run(flow_runs_for(reference))
     assert any("swept" in run.tags for run in runs)
-
-
-async def _runs_tagged(reference: str) -> list[Any]:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
-    from prefect.client.schemas.sorting import FlowRunSort
-
-    async with get_client() as client:
-        return list(
-            await client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[reference])),
-                sort=FlowRunSort.START_TIME_ASC,
-                limit=20,
-            )
-        )
 
 
 def test_sweep_leaves_decided_cases_alone_whose_finishing_run_is_scheduled(
     db_session: Session, settings: Settings
 ) -> None:
-    folder = SHARED_CORPUS / "anmeldung-dev" / "case-004"
-    data = json.loads((folder / "application.json").read_text(encoding="utf-8"))
-    files = [
-        service.IncomingFile(d["file"].split("/")[-1], (folder / d["file"]).read_bytes())
-        for d in data["documents"]
-    ]
+    data, files = _corpus_case("case-004")
     application = service.submit(db_session, data, files).application
     application.status = Status.APPROVED
     application.decided_at = processing.now() - timedelta(hours=1)

@@ -11,8 +11,7 @@ from pathlib import Path
 import httpx
 
 from servicepoint import auth, db
-from servicepoint.settings import get_settings
-from servicepoint.web import local_time
+from servicepoint.settings import get_settings, local_time
 from tests.e2e.conftest import LiveServer
 from video import service
 from video.models import Consultation
@@ -125,7 +124,7 @@ def _booked_id(page: str) -> str:
 
 
 def test_office_hours_are_typed_and_shown_in_german_time() -> None:
-    from servicepoint.web import OFFICE_TIME
+    from servicepoint.settings import OFFICE_TIME
 
     winter = datetime(2026, 12, 1, 9, 0, tzinfo=OFFICE_TIME)
     summer = datetime(2027, 7, 1, 9, 0, tzinfo=OFFICE_TIME)
