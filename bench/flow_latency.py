@@ -50,9 +50,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 class Stack:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
         self.port, self.prefect_port = free_port(), free_port()
         self.data_dir = data_dir
+        self.extra_env = extra_env or {}
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Stack:
@@ -60,6 +61,7 @@ class Stack:
             k: v for k, v in os.environ.items() if not k.startswith(("SERVICEPOINT_", "PREFECT_"))
         }
         env["SERVICEPOINT_ADMIN_PASSWORD"] = "benchmark-admin-password"
+        env.update(self.extra_env)
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -212,6 +214,19 @@ def read_span(stack: Stack, run_id: str) -> float:
     return (end - start).total_seconds()
 
 
+def state_times(stack: Stack, run_id: str) -> dict[str, datetime]:
+    """When the run first entered each state type (PENDING = picked up by a runner)."""
+    states = httpx.get(
+        f"{stack.api}/flow_run_states/", params={"flow_run_id": run_id}, timeout=30
+    ).json()
+    first: dict[str, datetime] = {}
+    for state in states:
+        at = datetime.fromisoformat(state["timestamp"])
+        if state["type"] not in first or at < first[state["type"]]:
+            first[state["type"]] = at
+    return first
+
+
 def measure_latency(stack: Stack, count: int, spacing: float) -> dict[str, Any]:
     cases = json.loads((CORPUS / "manifest.json").read_text())["cases"]
     ids = []
@@ -225,7 +240,7 @@ def measure_latency(stack: Stack, count: int, spacing: float) -> dict[str, Any]:
             row[0]: datetime.fromisoformat(row[1])
             for row in conn.execute("SELECT reference, received_at FROM applications")
         }
-    latencies, created, overheads = [], [], []
+    latencies, created, overheads, pickup, spawn = [], [], [], [], []
     for run in flow_runs(stack):
         reference = run["name"].split("/", 1)[1]
         if reference not in received or not run["start_time"]:
@@ -234,6 +249,11 @@ def measure_latency(stack: Stack, count: int, spacing: float) -> dict[str, Any]:
         submitted = _naive_utc(received[reference], start)
         latencies.append((start - submitted).total_seconds())
         created.append((datetime.fromisoformat(run["created"]) - submitted).total_seconds())
+        states = state_times(stack, run["id"])
+        if "PENDING" in states and "RUNNING" in states:
+            made = datetime.fromisoformat(run["created"])
+            pickup.append((states["PENDING"] - made).total_seconds())
+            spawn.append((states["RUNNING"] - states["PENDING"]).total_seconds())
         if run["end_time"] and run["state_type"] == "COMPLETED":
             wall = (datetime.fromisoformat(run["end_time"]) - start).total_seconds()
             overheads.append(wall - read_span(stack, run["id"]))
@@ -241,6 +261,10 @@ def measure_latency(stack: Stack, count: int, spacing: float) -> dict[str, Any]:
         "cases": count,
         "created_p50": statistics.median(created),
         "created_p95": percentile(created, 0.95),
+        "pickup_p50": statistics.median(pickup),
+        "pickup_p95": percentile(pickup, 0.95),
+        "spawn_p50": statistics.median(spawn),
+        "spawn_p95": percentile(spawn, 0.95),
         "start_p50": statistics.median(latencies),
         "start_p95": percentile(latencies, 0.95),
         "overhead_p50": statistics.median(overheads),
@@ -284,16 +308,30 @@ def main() -> None:
     parser.add_argument("--latency", type=int, default=20, help="spaced submissions")
     parser.add_argument("--spacing", type=float, default=3.0, help="seconds between them")
     parser.add_argument("--burst", type=int, default=0, help="submissions at once")
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="start every flow run in a fresh interpreter (SERVICEPOINT_WARM_FLOW_RUNS=false)",
+    )
     args = parser.parse_args()
+    extra = {"SERVICEPOINT_WARM_FLOW_RUNS": "false"} if args.cold else {}
     with tempfile.TemporaryDirectory(prefix="sp-bench-") as tmp:
         data_dir = Path(tmp) / "data"
-        with Stack(data_dir) as stack:
+        with Stack(data_dir, extra) as stack:
             if args.latency:
                 result = measure_latency(stack, args.latency, args.spacing)
                 print(f"latency ({result['cases']} cases, {args.spacing} s apart)")
                 print(
                     f"  submission -> run created     p50 {result['created_p50']:.2f} s  "
                     f"p95 {result['created_p95']:.2f} s"
+                )
+                print(
+                    f"  run created -> picked up      p50 {result['pickup_p50']:.2f} s  "
+                    f"p95 {result['pickup_p95']:.2f} s"
+                )
+                print(
+                    f"  picked up -> running          p50 {result['spawn_p50']:.2f} s  "
+                    f"p95 {result['spawn_p95']:.2f} s"
                 )
                 print(
                     f"  submission -> flow-run start  p50 {result['start_p50']:.2f} s  "

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from prefect import flow, get_run_logger, task
+from prefect import Task, flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.asyncio import concurrency
 from prefect.runtime import flow_run
 
@@ -26,17 +28,34 @@ from servicepoint.settings import get_settings
 
 OCR_LIMIT = "servicepoint-ocr"  # global concurrency limit: one tesseract process per core
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
-def _run_name() -> str:
-    params = flow_run.parameters or {}
-    reference = params.get("reference") or processing.application_id_from(
-        str(params.get("application_id", "?"))
+
+def step(
+    run_name: str, delays: tuple[int, ...] = (1, 5, 15)
+) -> Callable[[Callable[P, R]], Task[P, R]]:
+    """A flow step: a task retried after ``delays`` seconds.
+
+    The steps are idempotent through the database, not through Prefect's task cache: with
+    its default policy Prefect would pickle and hash every argument (the readings with all
+    their words) on each call, to build a cache key nothing ever reads.
+    """
+    return task(
+        cache_policy=NO_CACHE,
+        task_run_name=run_name,
+        retries=len(delays),
+        retry_delay_seconds=list(delays),
     )
-    return f"{flow_run.flow_name}/{reference}"
 
 
-async def _tag_run(reference: str) -> None:
-    """Tag the run with the case reference so the Prefect UI finds a case's runs."""
+async def _label_run(reference: str) -> None:
+    """Name the run ``<flow>/<case reference>`` and tag it with the reference, so an
+    administrator finds a case's runs in the Prefect UI.
+
+    Called as a task beside the work: Prefect's own ``flow_run_name`` would rename the
+    run through the API before the flow body starts, on the critical path of every case.
+    """
     from prefect.client.orchestration import get_client
 
     run_id = flow_run.id
@@ -45,11 +64,25 @@ async def _tag_run(reference: str) -> None:
     async with get_client() as client:
         run = await client.read_flow_run(run_id)
         tags = sorted({*run.tags, reference, "servicepoint"})
-        await client.update_flow_run(run_id, tags=tags)
+        await client.update_flow_run(run_id, name=f"{flow_run.flow_name}/{reference}", tags=tags)
 
 
-@task(task_run_name="take {application_id}", retries=3, retry_delay_seconds=[1, 5, 15])
-def take_case(application_id: str, owner: str) -> dict[str, Any] | None:
+def _labelling(reference: str | None) -> asyncio.Task[None] | None:
+    return asyncio.create_task(_label_run(reference)) if reference else None
+
+
+async def _labelled(labelling: asyncio.Task[None] | None, reference: str) -> None:
+    """Wait for the labelling started at the flow's start, or label now by ``reference``
+    when the run was started without one."""
+    await (labelling if labelling is not None else _label_run(reference))
+
+
+@step("take {application_id}")
+async def take_case(application_id: str, owner: str) -> dict[str, Any] | None:
+    return await asyncio.to_thread(_take, application_id, owner)
+
+
+def _take(application_id: str, owner: str) -> dict[str, Any] | None:
     lease = timedelta(minutes=get_settings().stuck_after_minutes)
     with session_scope() as session:
         application = processing.take(session, application_id, lease, owner)
@@ -67,20 +100,18 @@ def take_case(application_id: str, owner: str) -> dict[str, Any] | None:
         }
 
 
-@task(
-    task_run_name="read {file}",
-    retries=2,
-    retry_delay_seconds=[2, 10],
-)
+@step("read {file}", delays=(2, 10))
 async def read_document(
     document_id: int, file: str, path: str, declared: Any, reference: str | None = None
 ) -> DocumentReading:
     """Read one upload in its own process (killed at the time limit); cached when done."""
-    cached = _reuse(document_id)
+    cached = await asyncio.to_thread(_reuse, document_id)
     if cached is not None:
         return cached
     async with concurrency(OCR_LIMIT, occupy=1, strict=False):
-        cached = _reuse(document_id)  # a twin may have been read while we waited
+        cached = await asyncio.to_thread(
+            _reuse, document_id
+        )  # a twin may have been read while we waited
         if cached is not None:
             return cached
         submitted = date.fromisoformat(reference) if reference else None
@@ -92,9 +123,13 @@ async def read_document(
         # after the last retry the reading stands and the case goes to review.
         if read_document.retries and _attempt() <= read_document.retries:
             raise RuntimeError(f"reading {file} failed: {reading.problems}")
+    await asyncio.to_thread(_save_reading, document_id, reading)
+    return reading
+
+
+def _save_reading(document_id: int, reading: DocumentReading) -> None:
     with session_scope() as session:
         processing.save_reading(session, document_id, reading)
-    return reading
 
 
 def _iso(day: date | None) -> str | None:
@@ -115,8 +150,12 @@ def _attempt() -> int:
     return int(task_run.run_count or 1)
 
 
-@task(task_run_name="decide {application_id}", retries=3, retry_delay_seconds=[1, 5, 15])
-def conclude_case(application_id: str, readings: list[DocumentReading]) -> str:
+@step("decide {application_id}")
+async def conclude_case(application_id: str, readings: list[DocumentReading]) -> str:
+    return await asyncio.to_thread(_conclude, application_id, readings)
+
+
+def _conclude(application_id: str, readings: list[DocumentReading]) -> str:
     with session_scope() as session:
         application = session.get(Application, application_id)
         assert application is not None
@@ -126,7 +165,6 @@ def conclude_case(application_id: str, readings: list[DocumentReading]) -> str:
 
 @flow(
     name="process-application",
-    flow_run_name=_run_name,
     log_prints=True,
     retries=2,
     retry_delay_seconds=10,
@@ -135,25 +173,31 @@ async def process_application(application_id: str, reference: str | None = None)
     """Read, validate and decide one application (triggered by its submitted event)."""
     logger = get_run_logger()
     application_id = processing.application_id_from(application_id)
-    taken = take_case(application_id, str(flow_run.id or uuid.uuid4()))
+    labelling = _labelling(reference)
+    taken = await take_case(application_id, str(flow_run.id or uuid.uuid4()))
     if taken is None:
+        await _labelled(labelling, reference or application_id)
         logger.info("case %s is done or being processed by another run", application_id)
         return "skipped"
-    tagging = asyncio.create_task(_tag_run(taken["reference"]))  # beside the reading
+    labelling = labelling or _labelling(taken["reference"])
     readings = await asyncio.gather(
         *[
             read_document(doc_id, file, path, declared, reference)
             for doc_id, file, path, declared, reference in taken["documents"]
         ]
     )
-    await tagging
-    status = conclude_case(application_id, list(readings))
+    await _labelled(labelling, taken["reference"])
+    status = await conclude_case(application_id, list(readings))
     logger.info("case %s: %s", taken["reference"], status)
     return status
 
 
-@task(task_run_name="finish {application_id}", retries=3, retry_delay_seconds=[5, 30, 120])
-def finish_case(application_id: str) -> dict[str, Any]:
+@step("finish {application_id}", delays=(5, 30, 120))
+async def finish_case(application_id: str) -> dict[str, Any]:
+    return await asyncio.to_thread(_finish, application_id)
+
+
+def _finish(application_id: str) -> dict[str, Any]:
     with session_scope() as session:
         application = session.get(Application, application_id)
         if application is None:
@@ -167,20 +211,24 @@ def finish_case(application_id: str) -> dict[str, Any]:
         }
 
 
-@flow(name="finish-application", flow_run_name=_run_name, log_prints=True)
+@flow(name="finish-application", log_prints=True)
 async def finish_application(application_id: str, reference: str | None = None) -> dict[str, Any]:
     """Complete a decided case: letter, export record, e-mail (triggered by decided)."""
     application_id = processing.application_id_from(application_id)
-    result = finish_case(application_id)
-    if result.get("reference"):
-        await _tag_run(str(result["reference"]))
+    labelling = _labelling(reference)
+    result = await finish_case(application_id)
+    await _labelled(labelling, str(result.get("reference") or application_id))
     return result
 
 
-@task(task_run_name="find document {document_id}", retries=3, retry_delay_seconds=[1, 5, 15])
-def added_document(application_id: str, document_id: int) -> dict[str, Any] | None:
+@step("find document {document_id}")
+async def added_document(application_id: str, document_id: int) -> dict[str, Any] | None:
     """What the reader needs of a document handed in after submission; None when it was
     read already (a repeated event) or is gone (purged, or of another case)."""
+    return await asyncio.to_thread(_added_document, application_id, document_id)
+
+
+def _added_document(application_id: str, document_id: int) -> dict[str, Any] | None:
     with session_scope() as session:
         application = session.get(Application, application_id)
         if application is None:
@@ -199,15 +247,18 @@ def added_document(application_id: str, document_id: int) -> dict[str, Any] | No
     return None
 
 
-@task(task_run_name="note reading {document_id}", retries=3, retry_delay_seconds=[1, 5, 15])
-def note_reading(application_id: str, document_id: int, reading: DocumentReading) -> None:
+@step("note reading {document_id}")
+async def note_reading(application_id: str, document_id: int, reading: DocumentReading) -> None:
+    await asyncio.to_thread(_note_reading, application_id, document_id, reading)
+
+
+def _note_reading(application_id: str, document_id: int, reading: DocumentReading) -> None:
     with session_scope() as session:
         processing.note_added_reading(session, application_id, document_id, reading)
 
 
 @flow(
     name="read-added-document",
-    flow_run_name=_run_name,
     log_prints=True,
     retries=2,
     retry_delay_seconds=10,
@@ -219,12 +270,15 @@ async def read_added_document(
     video consultation) with the same reader as every upload, for the clerk's case view."""
     application_id = processing.application_id_from(application_id)
     number = int(document_id)
-    job = added_document(application_id, number)
+    labelling = _labelling(reference)
+    job = await added_document(application_id, number)
     if job is None:
+        await _labelled(labelling, reference or application_id)
         return "skipped"
-    await _tag_run(job["reference"])
+    labelling = labelling or _labelling(job["reference"])
     reading = await read_document(
         number, job["file"], job["path"], job["declared"], job["submitted"]
     )
-    note_reading(application_id, number, reading)
+    await _labelled(labelling, job["reference"])
+    await note_reading(application_id, number, reading)
     return str(reading.type)

@@ -78,6 +78,13 @@ class Settings(BaseSettings):
             "slots can use only wait for them, and their polling loads the Prefect database"
         ),
     )
+    warm_flow_runs: bool = Field(
+        default=True,
+        description=(
+            "fork flow-run processes from a process with Prefect and the flows already "
+            "imported instead of starting a fresh interpreter for each run"
+        ),
+    )
 
     # --- back office -----------------------------------------------------------------------
     session_idle_minutes: int = 30

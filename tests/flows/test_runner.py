@@ -1,0 +1,88 @@
+"""The runner starts flow runs by forking a process that has Prefect and the flows loaded."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from flows.runner import entry_modules, load_declarations
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Runs in its own interpreter: the forkserver and the patched lookup are process-wide.
+SCRIPT = textwrap.dedent(
+    """
+    import json, multiprocessing, os, sys
+    from prefect import flow
+    import prefect.flow_engine
+    from flows.runner import start_flow_runs_warm
+
+    @flow
+    def probe(out: str) -> None:
+        seen = {
+            "pid": os.getpid(),
+            "parent": os.getppid(),
+            "preloaded": "flows.applications" in sys.modules,
+        }
+        with open(out, "w") as handle:
+            json.dump(seen, handle)
+
+    if __name__ == "__main__":
+        warm = sys.argv[2] == "warm"
+        if warm:
+            start_flow_runs_warm(["flows.applications"])
+        process = prefect.flow_engine.run_flow_in_subprocess(probe, parameters={"out": sys.argv[1]})
+        process.join()
+        kind = type(process).__name__
+        print(json.dumps({"kind": kind, "exitcode": process.exitcode, "pid": os.getpid()}))
+    """
+)
+
+
+def _run_probe(
+    tmp_path: Path, api_url: str, mode: str
+) -> tuple[dict[str, object], dict[str, object]]:
+    script = tmp_path / "probe.py"
+    script.write_text(SCRIPT)
+    out = tmp_path / f"{mode}.json"
+    env = {**os.environ, "PREFECT_API_URL": api_url, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run(
+        [sys.executable, str(script), str(out), mode],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    started = json.loads(done.stdout.strip().splitlines()[-1])
+    return started, json.loads(out.read_text())
+
+
+def test_a_warm_flow_run_is_a_fork_of_the_preloaded_server(
+    prefect_api_url: str, tmp_path: Path
+) -> None:
+    started, seen = _run_probe(tmp_path, prefect_api_url, "warm")
+    assert (started["kind"], started["exitcode"]) == ("ForkServerProcess", 0)
+    # a child of the forkserver, not of the runner, with the flows already imported
+    assert seen["parent"] != started["pid"]
+    assert seen["preloaded"] is True
+
+    # without it, Prefect's own way: a fresh interpreter that imports only the flow
+    started, seen = _run_probe(tmp_path, prefect_api_url, "cold")
+    assert (started["kind"], started["exitcode"]) == ("SpawnProcess", 0)
+    assert seen["parent"] == started["pid"]
+    assert seen["preloaded"] is False
+
+
+def test_every_declared_flow_module_is_preloaded() -> None:
+    declarations = load_declarations()
+    modules = entry_modules(declarations)
+    assert modules == sorted(set(modules), key=modules.index)  # no duplicates, in order
+    for spec in declarations:
+        module = spec["entrypoint"].partition(":")[0].removesuffix(".py").replace("/", ".")
+        assert module in modules
+    assert {"flows.applications", "flows.maintenance"} <= set(modules)
