@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,16 +107,28 @@ class Stack:
         deadline = time.monotonic() + limit
         quiet_since = time.monotonic()
         while time.monotonic() < deadline:
-            busy = httpx.post(
+            running = httpx.post(
                 f"{self.api}/flow_runs/filter",
                 json={
                     "limit": 1,
-                    "sort": "START_TIME_DESC",
                     "flow_runs": {"state": {"type": {"any_": ["PENDING", "RUNNING"]}}},
                 },
                 timeout=30,
             ).json()
-            if busy:
+            # runs that are due but wait (for a deployment's concurrency slot, e.g. the
+            # tutorial renders one at a time) are start-up work as well
+            due = httpx.post(
+                f"{self.api}/flow_runs/filter",
+                json={
+                    "limit": 1,
+                    "flow_runs": {
+                        "state": {"type": {"any_": ["SCHEDULED"]}},
+                        "expected_start_time": {"before_": datetime.now(UTC).isoformat()},
+                    },
+                },
+                timeout=30,
+            ).json()
+            if running or due:
                 quiet_since = time.monotonic()
             elif time.monotonic() - quiet_since >= quiet:
                 return

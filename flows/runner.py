@@ -84,7 +84,7 @@ def start_flow_runs_warm(modules: list[str]) -> None:
     import prefect.flow_engine
 
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["prefect.flow_engine", *modules])
+    context.set_forkserver_preload(["prefect.flow_engine", *modules, "flows.warmup"])
     forkserver.ensure_running()
     prefect.flow_engine.multiprocessing = _ForkserverOnly(context)  # type: ignore[attr-defined,assignment]
 

@@ -86,3 +86,42 @@ def test_every_declared_flow_module_is_preloaded() -> None:
         module = spec["entrypoint"].partition(":")[0].removesuffix(".py").replace("/", ".")
         assert module in modules
     assert {"flows.applications", "flows.maintenance"} <= set(modules)
+
+
+WARM_UP_CHECK = textwrap.dedent(
+    """
+    import json
+    import flows.warmup
+    from servicepoint.db import get_engine
+    from sqlalchemy import text
+
+    idle = get_engine().pool.checkedin()
+    with get_engine().connect() as conn:
+        rows = {
+            table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+            for table in ("applications", "audit_log", "outbox")
+        }
+    print(json.dumps({"idle_connections": idle, "rows": rows}))
+    """
+)
+
+
+def test_the_forkserver_warm_up_writes_nothing_and_keeps_no_connection(tmp_path: Path) -> None:
+    from servicepoint import db
+
+    url = f"sqlite:///{tmp_path / 'warm.db'}"
+    db.upgrade(url)
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "SERVICEPOINT_DATABASE_URL": url}
+    done = subprocess.run(
+        [sys.executable, "-c", WARM_UP_CHECK],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["idle_connections"] == 0  # a forked run opens its own
+    assert result["rows"] == {"applications": 0, "audit_log": 0, "outbox": 0}
