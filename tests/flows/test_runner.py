@@ -41,6 +41,15 @@ SCRIPT = textwrap.dedent(
 )
 
 
+def _python(args: list[str], env: dict[str, str], cwd: Path) -> str:
+    """Run the interpreter on ``args``; its last line of output."""
+    done = subprocess.run(
+        [sys.executable, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
 def _run_probe(
     tmp_path: Path, api_url: str, mode: str
 ) -> tuple[dict[str, object], dict[str, object]]:
@@ -48,17 +57,7 @@ def _run_probe(
     script.write_text(SCRIPT)
     out = tmp_path / f"{mode}.json"
     env = {**os.environ, "PREFECT_API_URL": api_url, "PYTHONPATH": str(REPO_ROOT)}
-    done = subprocess.run(
-        [sys.executable, str(script), str(out), mode],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    started = json.loads(done.stdout.strip().splitlines()[-1])
+    started = json.loads(_python([str(script), str(out), mode], env, tmp_path))
     return started, json.loads(out.read_text())
 
 
@@ -112,16 +111,6 @@ def test_the_forkserver_warm_up_writes_nothing_and_keeps_no_connection(tmp_path:
     url = f"sqlite:///{tmp_path / 'warm.db'}"
     db.upgrade(url)
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "SERVICEPOINT_DATABASE_URL": url}
-    done = subprocess.run(
-        [sys.executable, "-c", WARM_UP_CHECK],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(_python(["-c", WARM_UP_CHECK], env, tmp_path))
     assert result["idle_connections"] == 0  # a forked run opens its own
     assert result["rows"] == {"applications": 0, "audit_log": 0, "outbox": 0}
