@@ -98,6 +98,14 @@ def child_environment(settings: Settings) -> dict[str, str]:
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_RUNNER_POLL_FREQUENCY": env.get("PREFECT_RUNNER_POLL_FREQUENCY", "1"),
             "PREFECT_LOGGING_COLORS": "false",
+            # The late-runs service rewrites every run still waiting in a backlog as
+            # "Late"; on SQLite those writes fail on the lock again and again during a
+            # burst (1,324 of 1,327 "database is locked" errors in one) and make the
+            # real runs' state changes wait for the client's retries (up to 62 s). A
+            # waiting run is still shown as Scheduled with its time, and still runs.
+            "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": env.get(
+                "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED", "false"
+            ),
             "PYTHONUNBUFFERED": "1",
             "OMP_THREAD_LIMIT": "1",
         }

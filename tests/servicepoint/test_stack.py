@@ -127,6 +127,9 @@ def test_up_runs_healthy_and_stops_everything_on_sigterm(tmp_path: Path) -> None
         # The server's scheduler plans the runs of the scheduled deployments (a broken
         # scheduler, e.g. under an incompatible SQLAlchemy, silently stops the sweeper).
         assert _scheduled_deployments(prefect_port, timeout=90) >= {"sweep-stuck", "purge-expired"}
+        # ... and does not rewrite a backlog of waiting runs as "Late" (SQLite lock storms)
+        server = httpx.get(f"http://127.0.0.1:{prefect_port}/api/admin/settings", timeout=10)
+        assert server.json()["server"]["services"]["late_runs"]["enabled"] is False
         tree = _descendants(proc.pid)
         assert len(tree) >= 3  # prefect server, flow runner, web app (and their children)
     finally:
