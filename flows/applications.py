@@ -15,9 +15,9 @@ from typing import Any, ParamSpec, TypeVar
 
 from prefect import Task, flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.concurrency.asyncio import concurrency
 from prefect.runtime import flow_run
 
+from flows.slots import ocr_slot
 from intake import processing
 from intake.decision import decide
 from intake.documents import DocumentReading
@@ -25,8 +25,6 @@ from intake.evaluate import DocumentTask, iter_readings
 from intake.models import Application
 from servicepoint.db import session_scope
 from servicepoint.settings import get_settings
-
-OCR_LIMIT = "servicepoint-ocr"  # global concurrency limit: one tesseract process per core
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -108,7 +106,7 @@ async def read_document(
     cached = await asyncio.to_thread(_reuse, document_id)
     if cached is not None:
         return cached
-    async with concurrency(OCR_LIMIT, occupy=1, strict=False):
+    async with ocr_slot():  # one tesseract process per core of this host
         cached = await asyncio.to_thread(
             _reuse, document_id
         )  # a twin may have been read while we waited
