@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -154,13 +155,18 @@ def test_healthz_names_the_failing_part(
 
 def test_healthz_green_with_a_real_prefect_server(client: TestClient, prefect_api_url: str) -> None:
     # The check gives Prefect 2 s; the session's server may be busy with other tests'
-    # flow runs for a moment, so green must show within a few attempts.
-    deadline = time.monotonic() + 30
+    # flow runs for a while, so green must show within some attempts.
+    deadline = time.monotonic() + 90
     response = client.get("/healthz")
     while response.status_code != 200 and time.monotonic() < deadline:
         time.sleep(1)
         response = client.get("/healthz")
-    assert response.status_code == 200, response.json()
+    if response.status_code != 200:  # slow or gone? ask the server itself, patiently
+        try:
+            direct = repr(httpx.get(f"{prefect_api_url}/health", timeout=30))
+        except httpx.HTTPError as exc:
+            direct = repr(exc)
+        raise AssertionError(f"{response.json()}; the server itself answered: {direct}")
     assert response.json() == {"status": "ok", "database": "ok", "prefect": "ok"}
 
 
