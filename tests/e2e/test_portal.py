@@ -5,9 +5,11 @@ survive reloads and the back button, one application for a double click."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import select
 
 from intake import portal
@@ -191,7 +193,10 @@ def test_every_portal_page_and_error_state_is_accessible(page: Any, lang: str) -
     before = count_applications(person["id_document_number"])
     page.check("#declaration")
     page.locator("form button.button").first.dblclick()
-    page.wait_for_url("**/anmeldung/bestaetigung")
+    # The second click starts a second submission, which aborts the first one's
+    # navigation in the browser (ERR_ABORTED); wait for where the page ends up.
+    expect(page).to_have_url(re.compile(r".*/anmeldung/bestaetigung$"), timeout=30_000)
+    page.wait_for_load_state()
     assert page.locator("h1").inner_text() == t["sent"]
     assert count_applications(person["id_document_number"]) == before + 1
     reference = page.locator(".reference").inner_text()
