@@ -5,6 +5,7 @@ finds it and does nothing twice."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -205,6 +206,11 @@ def ensure_export(application: Application, settings: Settings | None = None) ->
     return target
 
 
+log = logging.getLogger(__name__)
+
+UNKNOWN_OUTCOME = "delivery outcome unknown: the sender stopped during delivery; not resent"
+
+
 def send_once(
     session: Session,
     application: Application,
@@ -229,6 +235,19 @@ def send_once(
     ).first()
     if row is not None and row.sent_at is not None:
         return False
+    if row is not None and row.attempts > 0 and row.last_error is None:
+        # An attempt started and never reported back: its sender died during delivery
+        # (or is still delivering). The citizen may have the e-mail already; sending
+        # again could make it two, so it is left for a person to check.
+        row.last_error = UNKNOWN_OUTCOME
+        session.add(row)
+        session.commit()
+        log.warning(
+            "e-mail %s for %s: delivery outcome unknown, not resent", kind, application.reference
+        )
+        return False
+    if row is not None and row.last_error == UNKNOWN_OUTCOME:
+        return False
     if row is None:
         row = Notification(
             application_id=application.id,
@@ -238,9 +257,14 @@ def send_once(
         )
         session.add(row)
         session.commit()
+    message = compose()
+    # The attempt is on record before anything leaves the house (see above).
     row.attempts += 1
+    row.last_error = None
+    session.add(row)
+    session.commit()
     try:
-        mail.send(compose(), settings)
+        mail.send(message, settings)
     except mail.MailError as exc:
         row.last_error = str(exc)[:500]
         session.add(row)
