@@ -38,6 +38,22 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_CORPUS = (REPO_ROOT / ".." / "shared" / "corpus").resolve()
 
 
+def submit_corpus_case(name: str = "case-001") -> str:
+    """Submit a dev corpus case through the intake service; its application id."""
+    import json
+
+    from intake import service as intake_service
+
+    case = SHARED_CORPUS / "anmeldung-dev" / name
+    data = json.loads((case / "application.json").read_text(encoding="utf-8"))
+    files = [
+        intake_service.IncomingFile(Path(d["file"]).name, (case / d["file"]).read_bytes())
+        for d in data["documents"]
+    ]
+    with db.session_scope() as session:
+        return intake_service.submit(session, data, files).application.id
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

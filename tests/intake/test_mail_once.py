@@ -1,30 +1,15 @@
 """An e-mail whose delivery outcome is unknown (the sender died) is not sent again."""
 
-import json
-from pathlib import Path
-
 from sqlmodel import select
 
 from intake import completion
-from intake import service as intake_service
 from intake.models import Application, Notification
 from servicepoint import db, mail
-from tests.conftest import SHARED_CORPUS
-
-
-def _application() -> str:
-    case = SHARED_CORPUS / "anmeldung-dev" / "case-002"
-    data = json.loads((case / "application.json").read_text(encoding="utf-8"))
-    files = [
-        intake_service.IncomingFile(Path(d["file"]).name, (case / d["file"]).read_bytes())
-        for d in data["documents"]
-    ]
-    with db.session_scope() as session:
-        return intake_service.submit(session, data, files).application.id
+from tests.conftest import submit_corpus_case
 
 
 def test_an_attempt_without_outcome_is_not_repeated(migrated_db: str) -> None:
-    application_id = _application()
+    application_id = submit_corpus_case("case-002")
     sent: list[str] = []
 
     def compose() -> mail.Mail:

@@ -17,11 +17,10 @@ from av import VideoFrame
 from PIL import Image, ImageStat
 from sqlmodel import col, select
 
-from intake import service as intake_service
 from intake.models import Application, AuditEntry, Document
 from servicepoint import auth, db
 from servicepoint.settings import get_settings
-from tests.conftest import SHARED_CORPUS
+from tests.conftest import submit_corpus_case
 from tests.e2e.conftest import LiveServer
 from tests.tutorials.conftest import Published, published  # noqa: F401  (fixture)
 from tests.video.clients import GREEN, RED, Participant, classify, recent
@@ -231,21 +230,10 @@ def test_tutorial_by_id_and_camera_needs_a_clerk(
 
 
 # --- 2. a still capture with consent ---------------------------------------------------------
-def submitted_application() -> str:
-    case = SHARED_CORPUS / "anmeldung-dev" / "case-001"
-    data = json.loads((case / "application.json").read_text(encoding="utf-8"))
-    files = [
-        intake_service.IncomingFile(Path(d["file"]).name, (case / d["file"]).read_bytes())
-        for d in data["documents"]
-    ]
-    with db.session_scope() as session:
-        return intake_service.submit(session, data, files).application.id
-
-
 def test_capture_needs_consent_and_lands_in_the_case(
     video_server: LiveServer, clerk: auth.User
 ) -> None:
-    application_id = submitted_application()
+    application_id = submit_corpus_case()
     with db.session_scope() as session:
         documents_before = len(
             session.exec(select(Document).where(Document.application_id == application_id)).all()
