@@ -107,9 +107,8 @@ async def read_document(
     if cached is not None:
         return cached
     async with ocr_slot():  # one tesseract process per core of this host
-        cached = await asyncio.to_thread(
-            _reuse, document_id
-        )  # a twin may have been read while we waited
+        # a twin may have been read while we waited
+        cached = await asyncio.to_thread(_reuse, document_id)
         if cached is not None:
             return cached
         submitted = date.fromisoformat(reference) if reference else None

@@ -32,21 +32,19 @@ def load_declarations(path: Path = PREFECT_YAML) -> list[dict[str, Any]]:
     return list(data.get("deployments") or [])
 
 
+def module_of(entrypoint: str) -> str:
+    """``flows/module.py:function`` → ``flows.module``."""
+    return entrypoint.partition(":")[0].removesuffix(".py").replace("/", ".")
+
+
 def load_flow(entrypoint: str) -> Any:
     """Import ``flows/module.py:function`` as a flow object."""
-    file_part, _, attr = entrypoint.partition(":")
-    module_name = file_part.removesuffix(".py").replace("/", ".")
-    return getattr(importlib.import_module(module_name), attr)
+    return getattr(importlib.import_module(module_of(entrypoint)), entrypoint.partition(":")[2])
 
 
 def entry_modules(declarations: list[dict[str, Any]]) -> list[str]:
     """The modules of the declared flows, in declaration order, without duplicates."""
-    modules: list[str] = []
-    for spec in declarations:
-        name = spec["entrypoint"].partition(":")[0].removesuffix(".py").replace("/", ".")
-        if name not in modules:
-            modules.append(name)
-    return modules
+    return list(dict.fromkeys(module_of(spec["entrypoint"]) for spec in declarations))
 
 
 # What a flow run imports besides its flow module: the engine, and what Prefect imports
@@ -184,7 +182,9 @@ async def wait_for_triggers(
     await asyncio.sleep(TRIGGER_GRACE_SECONDS)
 
 
-async def serve_until_cancelled(api_url: str, flow_run_limit: int, ready: asyncio.Event) -> None:
+async def serve_until_cancelled(
+    api_url: str, declarations: list[dict[str, Any]], flow_run_limit: int, ready: asyncio.Event
+) -> None:
     """Serve the deployments; when Prefect goes away, wait for it and serve again."""
     from prefect.runner import Runner
 
@@ -192,7 +192,6 @@ async def serve_until_cancelled(api_url: str, flow_run_limit: int, ready: asynci
         await wait_for_prefect(api_url)
         serving: asyncio.Task[None] | None = None
         try:
-            declarations = load_declarations()
             before = await automation_ids(api_url)
             # pause_on_shutdown=False: other runners may still serve the schedules
             runner = Runner(pause_on_shutdown=False, limit=flow_run_limit)
@@ -233,15 +232,16 @@ async def main() -> None:
     settings = get_settings()
     api_url = settings.effective_prefect_api_url
     ready = asyncio.Event()
-    if not load_declarations():
+    declarations = load_declarations()
+    if not declarations:
         ready.set()
-    if settings.warm_flow_runs and load_declarations():
-        start_flow_runs_warm(entry_modules(load_declarations()))
+    elif settings.warm_flow_runs:
+        start_flow_runs_warm(entry_modules(declarations))
     relay = asyncio.create_task(relay_when_ready(api_url, ready))
     await announce_tutorials()
     try:
-        if load_declarations():
-            await serve_until_cancelled(api_url, settings.flow_runs_per_runner, ready)
+        if declarations:
+            await serve_until_cancelled(api_url, declarations, settings.flow_runs_per_runner, ready)
         else:
             await relay
     finally:

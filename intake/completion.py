@@ -22,6 +22,8 @@ from servicepoint.settings import Settings, get_settings
 if TYPE_CHECKING:
     from fpdf import FPDF
 
+log = logging.getLogger(__name__)
+
 _FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
 
 TEXTS: dict[str, dict[str, dict[str, str]]] = {
@@ -206,8 +208,6 @@ def ensure_export(application: Application, settings: Settings | None = None) ->
     return target
 
 
-log = logging.getLogger(__name__)
-
 UNKNOWN_OUTCOME = "delivery outcome unknown: the sender stopped during delivery; not resent"
 
 
@@ -235,18 +235,19 @@ def send_once(
     ).first()
     if row is not None and row.sent_at is not None:
         return False
-    if row is not None and row.attempts > 0 and row.last_error is None:
+    if row is not None and row.attempts > 0 and row.last_error in (None, UNKNOWN_OUTCOME):
         # An attempt started and never reported back: its sender died during delivery
         # (or is still delivering). The citizen may have the e-mail already; sending
         # again could make it two, so it is left for a person to check.
-        row.last_error = UNKNOWN_OUTCOME
-        session.add(row)
-        session.commit()
-        log.warning(
-            "e-mail %s for %s: delivery outcome unknown, not resent", kind, application.reference
-        )
-        return False
-    if row is not None and row.last_error == UNKNOWN_OUTCOME:
+        if row.last_error is None:
+            row.last_error = UNKNOWN_OUTCOME
+            session.add(row)
+            session.commit()
+            log.warning(
+                "e-mail %s for %s: delivery outcome unknown, not resent",
+                kind,
+                application.reference,
+            )
         return False
     if row is None:
         row = Notification(

@@ -75,7 +75,7 @@ class Settings(BaseSettings):
         default_factory=lambda: (os.cpu_count() or 1) + 2,
         description=(
             "flow runs one runner process executes at the same time; more than the OCR "
-            "slots can use only wait for them, and their polling loads the Prefect database"
+            "slots can use only wait for them"
         ),
     )
     warm_flow_runs: bool = Field(

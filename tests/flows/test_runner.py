@@ -7,7 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from flows.runner import entry_modules, load_declarations
+from flows.runner import entry_modules, load_declarations, module_of
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,8 +82,7 @@ def test_every_declared_flow_module_is_preloaded() -> None:
     modules = entry_modules(declarations)
     assert modules == sorted(set(modules), key=modules.index)  # no duplicates, in order
     for spec in declarations:
-        module = spec["entrypoint"].partition(":")[0].removesuffix(".py").replace("/", ".")
-        assert module in modules
+        assert module_of(spec["entrypoint"]) in modules
     assert {"flows.applications", "flows.maintenance"} <= set(modules)
 
 
