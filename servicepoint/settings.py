@@ -103,6 +103,9 @@ class Settings(BaseSettings):
 
     # --- video -----------------------------------------------------------------------------
     max_calls_per_process: int = 4
+    # Relay the participants' VP8 video as it arrives instead of decoding and encoding it
+    # again (video/forward.py); false falls back to decoding (for diagnosis only).
+    video_forward_encoded: bool = True
 
     # --- requests ------------------------------------------------------------------------------
     submissions_per_minute: int = 10

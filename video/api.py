@@ -66,7 +66,12 @@ def manager() -> relay.CallManager:
     """The calls of this process (one manager per web process)."""
     global _manager
     if _manager is None:
-        _manager = relay.CallManager(get_settings().max_calls_per_process, on_event=_record)
+        settings = get_settings()
+        _manager = relay.CallManager(
+            settings.max_calls_per_process,
+            on_event=_record,
+            forward_video=settings.video_forward_encoded,
+        )
     return _manager
 
 
@@ -326,7 +331,7 @@ def capture(
     if application is None:
         raise NotFound()
     try:
-        jpeg = on_loop(manager().capture, consultation_id)
+        jpeg = on_loop(manager().capture, consultation_id).jpeg()
     except relay.NoConsent as exc:
         raise Forbidden(
             "Die Bürgerin oder der Bürger hat der Aufnahme nicht zugestimmt.",

@@ -5,6 +5,10 @@ Rules that keep a relayed call healthy (see docs/architecture.md):
 
 * every incoming track is drained all the time by an :class:`IncomingSource`; frames
   nobody forwards are dropped, so forwarding never starts seconds behind;
+* video is relayed as encoded VP8 frames, without decoding and re-encoding
+  (:mod:`video.forward`): a receiver gets a source from a keyframe on, a gap in the
+  forwarded frames is healed by asking the source for a new keyframe, and the relay's
+  own encoder sends a keyframe whenever it takes over again (screens, tutorials);
 * each outgoing track owns a small bounded buffer (latest frames only) and stamps every
   frame with its own continuous clock, whatever the source (waiting screen, the other
   participant's camera, a tutorial file) — a receiver never sees time jump back;
@@ -36,15 +40,16 @@ from aiortc import (
     RTCConfiguration,
     RTCDataChannel,
     RTCPeerConnection,
+    RTCRtpReceiver,
     RTCRtpSender,
     RTCSessionDescription,
 )
 from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError
-from av import AudioFrame, VideoFrame
+from av import AudioFrame, Packet, VideoFrame
 from av.frame import Frame
 
-from video import media
+from video import forward, media
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +60,10 @@ CONNECT_LIMIT = 20.0  # seconds for a new peer connection to connect
 CHECK_LIMIT = 120.0  # the device check loopback ends after this
 CONSENT_VALID = 120.0  # seconds a citizen's consent to a still capture stays valid
 MAX_CHAT = 2000
+KEYFRAME_RETRY = 1.0  # seconds before a keyframe request to a source is repeated
+GOP_LIMIT = 300  # encoded frames kept for a still capture before a new keyframe is asked
+
+Media = Frame | forward.EncodedFrame
 
 EventHook = Callable[[str, str], Awaitable[None]]
 
@@ -76,13 +85,19 @@ class NotInCall(Exception):
 
 
 class FrameBuffer:
-    """The latest frames for one outgoing track, bounded so latency stays bounded."""
+    """The latest frames for one outgoing track, bounded so latency stays bounded.
+
+    ``dropped`` counts frames pushed out unread: for encoded video that breaks the
+    chain of frames, and the reader waits for the next keyframe."""
 
     def __init__(self, maxlen: int) -> None:
-        self._frames: deque[Frame] = deque(maxlen=maxlen)
+        self._frames: deque[Media] = deque(maxlen=maxlen)
         self._ready = asyncio.Event()
+        self.dropped = 0
 
-    def put(self, frame: Frame) -> None:
+    def put(self, frame: Media) -> None:
+        if len(self._frames) == self._frames.maxlen:
+            self.dropped += 1
         self._frames.append(frame)
         self._ready.set()
 
@@ -90,23 +105,38 @@ class FrameBuffer:
         self._frames.clear()
         self._ready.clear()
 
-    async def get(self, timeout: float) -> Frame | None:
+    async def get(self, timeout: float) -> Media | None:
         if not self._frames:
             self._ready.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._ready.wait(), timeout)
+                await asyncio.wait_for(self._ready.wait(), max(timeout, 0.0))
         return self._frames.popleft() if self._frames else None
 
 
 class IncomingSource:
-    """Drains one incoming track for as long as it lives and fans frames out."""
+    """Drains one incoming track for as long as it lives and fans frames out.
 
-    def __init__(self, track: MediaStreamTrack) -> None:
+    A video source marked for forwarding yields encoded frames (``av.Packet``); it keeps
+    the frames since the last keyframe so that a still picture can be decoded on demand.
+    """
+
+    def __init__(
+        self,
+        track: MediaStreamTrack,
+        receiver: RTCRtpReceiver | None = None,
+        *,
+        encoded: bool = False,
+    ) -> None:
         self.track = track
+        self.receiver = receiver
+        self.encoded = encoded and forward.forward_encoded(track)
         self.subscribers: set[FrameBuffer] = set()
-        self.latest: Frame | None = None
+        self.latest: Media | None = None
+        self.since_keyframe: list[forward.EncodedFrame] = []
         self.last_at = time.monotonic()
         self.frames = 0
+        self.keyframe_requests = 0
+        self._asked_at = -math.inf
         self._task = asyncio.ensure_future(self._drain())
 
     async def _drain(self) -> None:
@@ -115,7 +145,9 @@ class IncomingSource:
                 frame = await self.track.recv()
             except MediaStreamError:
                 return
-            if not isinstance(frame, Frame):
+            if isinstance(frame, Packet):
+                self._keep(frame)
+            elif not isinstance(frame, Frame):
                 continue
             self.latest = frame
             self.last_at = time.monotonic()
@@ -123,10 +155,38 @@ class IncomingSource:
             for buffer in self.subscribers:
                 buffer.put(frame)
 
+    def _keep(self, packet: forward.EncodedFrame) -> None:
+        if packet.is_keyframe:
+            self.since_keyframe = [packet]
+        elif self.since_keyframe:
+            self.since_keyframe.append(packet)
+            if len(self.since_keyframe) > GOP_LIMIT:
+                self.since_keyframe = []
+                self.request_keyframe()
+
+    def request_keyframe(self) -> None:
+        """Ask the sender for a keyframe (RTCP PLI), at most once per KEYFRAME_RETRY."""
+        now = time.monotonic()
+        if self.receiver is None or now - self._asked_at < KEYFRAME_RETRY:
+            return
+        ssrc = forward.media_ssrc(self.receiver)
+        if ssrc is None:
+            return
+        self._asked_at = now
+        self.keyframe_requests += 1
+        asyncio.ensure_future(self.receiver._send_rtcp_pli(ssrc))
+
+    def still(self) -> Media | list[forward.EncodedFrame] | None:
+        """What a still capture is made of: a decoded picture or the frames to decode."""
+        if self.encoded:
+            return list(self.since_keyframe) or None
+        return self.latest
+
     def stop(self) -> None:
         self._task.cancel()
         self.subscribers.clear()
         self.latest = None
+        self.since_keyframe = []
 
 
 class _Restamper:
@@ -138,7 +198,7 @@ class _Restamper:
         self._start: float | None = None
         self._last = -1
 
-    def stamp(self, frame: Frame) -> Frame:
+    def stamp(self, frame: Media) -> Media:
         now = time.monotonic()
         if self._start is None:
             self._start = now
@@ -150,19 +210,39 @@ class _Restamper:
 
 
 class OutgoingVideo(MediaStreamTrack):
-    """The video one participant receives: a relayed source, a file or a screen."""
+    """The video one participant receives: a relayed source, a file or a screen.
+
+    A relayed source arrives encoded and goes out as it is, from a keyframe on; files
+    and screens are pictures that the sender encodes."""
 
     kind = "video"
 
     def __init__(self, screen: Callable[[], VideoFrame]) -> None:
         super().__init__()
         self.screen = screen
-        self._buffer = FrameBuffer(2)
+        self._buffer = FrameBuffer(8)
         self._source: IncomingSource | None = None
         self._player: MediaPlayer | None = None
         self._clock = _Restamper(VIDEO_CLOCK)
         self._next_screen = 0.0
+        self._need_keyframe = True
+        self._dropped = 0
+        self._last_sent_encoded = False
+        self._force_own_keyframe: Callable[[], None] | None = None
         self.on_player_end: Callable[[], None] | None = None
+
+    def attach(self, sender: RTCRtpSender) -> None:
+        """Take over the sender's keyframe requests: the receiver lost a picture."""
+        self._force_own_keyframe = sender._send_keyframe
+
+        def on_picture_loss() -> None:
+            if self._last_sent_encoded and self._source is not None:
+                self._need_keyframe = True
+                self._source.request_keyframe()
+            elif self._force_own_keyframe is not None:
+                self._force_own_keyframe()
+
+        sender._send_keyframe = on_picture_loss  # type: ignore[method-assign]
 
     @property
     def source(self) -> IncomingSource | None:
@@ -175,8 +255,11 @@ class OutgoingVideo(MediaStreamTrack):
             self._source.subscribers.discard(self._buffer)
         self._buffer.clear()
         self._source = source
+        self._need_keyframe = True
         if source is not None:
             source.subscribers.add(self._buffer)
+            if source.encoded:
+                source.request_keyframe()
 
     def play(self, player: MediaPlayer) -> None:
         self.stop_player()
@@ -188,26 +271,66 @@ class OutgoingVideo(MediaStreamTrack):
 
     def stop_player(self) -> None:
         player, self._player = self._player, None
+        self._need_keyframe = True
         if player is not None and player.video is not None:
             player.video.stop()
 
-    async def recv(self) -> Frame:
+    async def recv(self) -> Media:
         if self.readyState != "live":
             raise MediaStreamError
         if self._player is not None and self._player.video is not None:
             try:
                 played = await self._player.video.recv()
                 if isinstance(played, Frame):
-                    return self._clock.stamp(played)
+                    return self._picture(played)
             except MediaStreamError:
                 self.stop_player()
                 if self.on_player_end is not None:
                     self.on_player_end()
         if self._source is not None:
-            frame = await self._buffer.get(STALE_AFTER)
-            if frame is not None:
+            frame = await self._relayed()
+            if isinstance(frame, Packet):
+                self._last_sent_encoded = True
                 return self._clock.stamp(frame)
-        return self._clock.stamp(await self._paced_screen())
+            if frame is not None:
+                return self._picture(frame)
+        return self._picture(await self._paced_screen())
+
+    async def _relayed(self) -> Media | None:
+        """The next frame of the source, or None when it has none to show now.
+
+        Encoded frames pass only as an unbroken chain from a keyframe: after a switch,
+        a frame dropped here, or a picture of the relay's own, they wait for the next
+        keyframe (asked for from the source) while screens fill the time. No wait is
+        longer than STALE_AFTER, or 0.1 s while a keyframe is awaited."""
+        assert self._source is not None
+        source = self._source
+        patience = 0.1 if self._need_keyframe and source.encoded else STALE_AFTER
+        deadline = time.monotonic() + patience
+        while True:
+            frame = await self._buffer.get(deadline - time.monotonic())
+            if not isinstance(frame, Packet):
+                return frame
+            if self._buffer.dropped != self._dropped:
+                self._dropped = self._buffer.dropped
+                self._need_keyframe = True
+            if frame.is_keyframe:
+                self._need_keyframe = False
+            if not self._need_keyframe:
+                return frame
+            source.request_keyframe()
+            if time.monotonic() >= deadline:
+                return None
+
+    def _picture(self, frame: Frame) -> Frame:
+        """A picture the sender encodes; the first after relayed frames is a keyframe."""
+        if self._last_sent_encoded and self._force_own_keyframe is not None:
+            self._force_own_keyframe()
+        self._last_sent_encoded = False
+        self._need_keyframe = True  # the receiver's reference is now a picture of ours
+        stamped = self._clock.stamp(frame)
+        assert isinstance(stamped, Frame)
+        return stamped
 
     async def _paced_screen(self) -> VideoFrame:
         # Screens go out at 10 fps: enough for text, cheap to encode.
@@ -251,7 +374,8 @@ class OutgoingAudio(MediaStreamTrack):
             raise MediaStreamError
         frame: Frame | None = None
         if self._source is not None:
-            frame = await self._buffer.get(0.1)
+            got = await self._buffer.get(0.1)
+            frame = got if isinstance(got, Frame) else None
         if frame is None:
             await self._pace()
             frame = media.silence()
@@ -272,6 +396,25 @@ class OutgoingAudio(MediaStreamTrack):
     def stop(self) -> None:
         self.set_source(None)
         super().stop()
+
+
+@dataclass(frozen=True)
+class Still:
+    """A still picture taken in a call: decoded already, or the encoded frames from a
+    keyframe on. Turned into JPEG off the event loop."""
+
+    picture: VideoFrame | None
+    encoded: tuple[forward.EncodedFrame, ...] = ()
+
+    def jpeg(self) -> bytes:
+        picture = self.picture or forward.decode_still(list(self.encoded))
+        if picture is None:
+            raise NotInCall()
+        buffer = io.BytesIO()
+        picture.to_image().save(  # type: ignore[no-untyped-call]
+            buffer, format="JPEG", quality=92
+        )
+        return buffer.getvalue()
 
 
 @dataclass(eq=False)
@@ -326,9 +469,14 @@ def _prefer_vp8(pc: RTCPeerConnection) -> None:
 class CallManager:
     """The consultations of this process, with admission control."""
 
-    def __init__(self, max_calls: int, on_event: EventHook | None = None) -> None:
+    def __init__(
+        self, max_calls: int, on_event: EventHook | None = None, *, forward_video: bool = True
+    ) -> None:
         self.max_calls = max_calls
         self.on_event = on_event
+        self.forward_video = forward_video
+        if forward_video:
+            forward.install()
         self.rooms: dict[str, Room] = {}
         self.checks: set[Participant] = set()
         self.peer_connections: set[RTCPeerConnection] = set()
@@ -413,7 +561,7 @@ class CallManager:
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            source = IncomingSource(track)
+            source = self._incoming(pc, track)
             if track.kind == "video":
                 participant.video_in = source
                 participant.video_out.set_source(source)
@@ -434,6 +582,10 @@ class CallManager:
         self._ensure_watchdog()
         return answer
 
+    def _incoming(self, pc: RTCPeerConnection, track: MediaStreamTrack) -> IncomingSource:
+        receiver = next((r for r in pc.getReceivers() if r.track is track), None)
+        return IncomingSource(track, receiver, encoded=self.forward_video)
+
     def _new_participant(self, role: str, screen: Callable[[], VideoFrame]) -> Participant:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # no STUN: answer at once
         self.peer_connections.add(pc)
@@ -445,7 +597,7 @@ class CallManager:
         pc = participant.pc
         await pc.setRemoteDescription(offer)
         pc.addTrack(participant.audio_out)
-        pc.addTrack(participant.video_out)
+        participant.video_out.attach(pc.addTrack(participant.video_out))
         _prefer_vp8(pc)
         await pc.setLocalDescription(await pc.createAnswer())
         return pc.localDescription
@@ -455,7 +607,7 @@ class CallManager:
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            source = IncomingSource(track)
+            source = self._incoming(pc, track)
             if track.kind == "video":
                 participant.video_in = source
             else:
@@ -610,22 +762,26 @@ class CallManager:
             raise NotInCall()
         room.consent_at = time.monotonic()
 
-    def capture(self, consultation_id: str) -> bytes:
-        """One still frame of the citizen's camera as JPEG (needs fresh consent, used once)."""
+    def capture(self, consultation_id: str) -> Still:
+        """One still frame of the citizen's camera (needs fresh consent, used once).
+
+        Runs on the loop and only takes the frames; :meth:`Still.jpeg` decodes them."""
         room = self.rooms.get(consultation_id)
         if room is None or room.citizen is None or room.citizen.video_in is None:
             raise NotInCall()
         if room.consent_at is None or time.monotonic() - room.consent_at > CONSENT_VALID:
             raise NoConsent()
-        frame = room.citizen.video_in.latest
-        if not isinstance(frame, VideoFrame):
+        source = room.citizen.video_in
+        taken = source.still()
+        if isinstance(taken, list):
+            still = Still(None, tuple(taken))
+        elif isinstance(taken, VideoFrame):
+            still = Still(taken)
+        else:
+            source.request_keyframe()  # a retry in a moment finds a picture
             raise NotInCall()
         room.consent_at = None
-        buffer = io.BytesIO()
-        frame.to_image().save(  # type: ignore[no-untyped-call]
-            buffer, format="JPEG", quality=92
-        )
-        return buffer.getvalue()
+        return still
 
     def play(self, consultation_id: str, path: Path) -> None:
         """Play a tutorial file into the citizen's video instead of the clerk's camera."""

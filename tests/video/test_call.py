@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import av
 import httpx
 
 from servicepoint import auth
@@ -47,6 +48,13 @@ def test_waiting_room_then_relayed_call_with_chat(
             # After admission frames of each side arrive at the other.
             assert await citizen.wait_for(lambda: recent(citizen.kinds).count("green") >= 10)
             assert await officer.wait_for(lambda: recent(officer.kinds).count("red") >= 10)
+            # ...relayed as the encoded VP8 frames they were sent as, never decoded here.
+            room = api.manager().rooms[item.id]
+            for side in (room.citizen, room.clerk):
+                assert side is not None
+                assert side.video_in is not None
+                assert side.video_in.encoded
+                assert isinstance(side.video_in.latest, av.Packet)
 
             citizen.send({"type": "chat", "text": "Müller mit ü"})
             officer.send({"type": "chat", "text": "https://example.org/formular"})

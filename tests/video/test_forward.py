@@ -1,0 +1,189 @@
+"""Relaying encoded VP8 frames: keyframe rules of the outgoing track, on real VP8 data."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from fractions import Fraction
+from typing import Any
+
+import av
+import pytest
+from aiortc import MediaStreamTrack, RTCRtpCodecParameters
+from aiortc.jitterbuffer import JitterFrame
+from aiortc.rtcrtpreceiver import RemoteStreamTrack
+from av import VideoFrame
+from PIL import Image
+
+from video import forward, media
+from video.relay import IncomingSource, OutgoingVideo
+
+
+def vp8_frames(count: int, colour: tuple[int, int, int]) -> list[Any]:
+    """Real VP8 frames from libvpx: a keyframe, then delta frames."""
+    encoder = av.CodecContext.create("libvpx", "w")
+    assert isinstance(encoder, av.VideoCodecContext)
+    encoder.width, encoder.height, encoder.pix_fmt = 160, 120, "yuv420p"
+    encoder.time_base = Fraction(1, 30)
+    encoder.options = {"deadline": "realtime", "cpu-used": "8"}
+    packets = []
+    for index in range(count):
+        frame = VideoFrame.from_image(Image.new("RGB", (160, 120), colour))  # type: ignore[no-untyped-call]
+        frame.pts = index
+        packets.extend(encoder.encode(frame.reformat(format="yuv420p")))
+    packets.extend(encoder.encode(None))
+    out = []
+    for packet in packets[:count]:
+        copy = av.Packet(bytes(packet))
+        copy.is_keyframe = forward.is_vp8_keyframe(bytes(packet))
+        out.append(copy)
+    return out
+
+
+class Silent(MediaStreamTrack):
+    kind = "video"
+
+    async def recv(self) -> Any:
+        await asyncio.sleep(3600)
+
+
+class FakeReceiver:
+    def __init__(self) -> None:
+        self.plis: list[int] = []
+
+    def getSynchronizationSources(self) -> list[Any]:  # noqa: N802 (aiortc's name)
+        return [type("Source", (), {"source": 1234})()]
+
+    async def _send_rtcp_pli(self, ssrc: int) -> None:
+        self.plis.append(ssrc)
+
+
+class FakeSender:
+    def __init__(self) -> None:
+        self.keyframes = 0
+
+    def _send_keyframe(self) -> None:
+        self.keyframes += 1
+
+
+def test_keyframe_flag_follows_the_vp8_frame_tag() -> None:
+    frames = vp8_frames(4, (200, 30, 30))
+    assert [forward.is_vp8_keyframe(bytes(p)) for p in frames] == [True, False, False, False]
+    assert not forward.is_vp8_keyframe(b"")
+    picture = forward.decode_still(frames)
+    assert picture is not None
+    assert (picture.width, picture.height) == (160, 120)
+    red, green, blue = picture.to_image().getpixel((80, 60))  # type: ignore[no-untyped-call]
+    assert red > 150
+    assert green < 90
+    assert blue < 90
+
+
+def test_outgoing_video_passes_encoded_frames_only_as_an_unbroken_chain() -> None:
+    key, *deltas = vp8_frames(20, (30, 190, 40))
+
+    async def scenario() -> None:
+        receiver, sender = FakeReceiver(), FakeSender()
+        source = IncomingSource(Silent(), receiver)  # type: ignore[arg-type]
+        source.encoded = True
+        out = OutgoingVideo(media.paused_screen)
+        out.attach(sender)  # type: ignore[arg-type]
+        out.set_source(source)
+        await asyncio.sleep(0)
+        assert receiver.plis == [1234]  # a new source is asked for a keyframe at once
+
+        # Delta frames before any keyframe are held back: the receiver sees a screen.
+        out._buffer.put(deltas[0])
+        assert isinstance(await out.recv(), VideoFrame)
+        # A keyframe passes, and so do the deltas that follow it, restamped.
+        out._buffer.put(key)
+        first = await out.recv()
+        assert first is key
+        assert first.time_base == Fraction(1, 90_000)
+        out._buffer.put(deltas[1])
+        second = await out.recv()
+        assert second is deltas[1]
+        assert second.pts > first.pts
+
+        # Frames pushed out unread break the chain: nothing passes until a keyframe.
+        for delta in deltas[2:12]:
+            out._buffer.put(delta)
+        got = await out.recv()
+        assert isinstance(got, VideoFrame), "a broken chain must not be forwarded"
+        assert sender.keyframes == 1  # our own picture after relayed frames is a keyframe
+        out._buffer.put(deltas[12])
+        assert isinstance(await out.recv(), VideoFrame)
+        out._buffer.put(key)
+        assert await out.recv() is key
+
+        # The receiver reports a lost picture: the request goes on to the source.
+        source._asked_at = -1e9  # let the next request through at once
+        asked = len(receiver.plis)
+        sender._send_keyframe()  # what aiortc calls on an RTCP PLI from the receiver
+        await asyncio.sleep(0)
+        assert len(receiver.plis) == asked + 1
+        assert sender.keyframes == 1  # our encoder was not involved
+        out._buffer.put(deltas[13])  # ...and the chain waits for the new keyframe
+        assert isinstance(await out.recv(), VideoFrame)
+        out.stop()
+        source.stop()
+
+    asyncio.run(scenario())
+
+
+def test_passing_worker_hands_on_packets_for_marked_tracks_only() -> None:
+    frames = vp8_frames(3, (30, 30, 200))
+
+    async def scenario() -> tuple[list[Any], list[Any]]:
+        codec = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90_000, payloadType=96)
+        loop = asyncio.get_running_loop()
+        results = []
+        for mark in (True, False):
+            track_queue: asyncio.Queue[Any] = asyncio.Queue()
+            if mark:
+                forward._marked.add(track_queue)
+            tasks: queue.Queue[Any] = queue.Queue()
+            for index, packet in enumerate(frames):
+                tasks.put((codec, JitterFrame(bytes(packet), index * 3000)))
+            tasks.put(None)
+            worker = threading.Thread(
+                target=forward._passing_worker,
+                args=(loop, tasks, track_queue, threading.Event()),
+            )
+            worker.start()
+            items = []
+            while (item := await asyncio.wait_for(track_queue.get(), 10)) is not None:
+                items.append(item)
+            worker.join()
+            results.append(items)
+        return results[0], results[1]
+
+    passed, decoded = asyncio.run(scenario())
+    assert [type(p) for p in passed] == [av.Packet] * 3
+    assert [p.is_keyframe for p in passed] == [True, False, False]
+    assert [p.pts for p in passed] == [0, 3000, 6000]
+    assert [bytes(p) for p in passed] == [bytes(f) for f in frames]
+    assert decoded
+    assert all(isinstance(f, VideoFrame) for f in decoded)
+
+
+@pytest.mark.parametrize("kind", ["audio", "video"])
+def test_only_remote_video_tracks_can_be_marked(kind: str) -> None:
+    async def mark() -> bool:  # a remote track's queue belongs to a running loop
+        return forward.forward_encoded(RemoteStreamTrack(kind))
+
+    assert asyncio.run(mark()) is (kind == "video")
+    assert forward.forward_encoded(Silent()) is False  # not a remote track
+
+
+def test_keyframe_requests_name_the_media_stream_not_its_retransmissions() -> None:
+    class BrowserReceiver(FakeReceiver):
+        # A browser's RTX stream (retransmissions, bandwidth probes) as the latest source.
+        _RTCRtpReceiver__rtx_ssrc = {999: 1234}  # noqa: RUF012
+
+        def getSynchronizationSources(self) -> list[Any]:  # noqa: N802 (aiortc's name)
+            return [type("Source", (), {"source": 999})()]
+
+    assert forward.media_ssrc(BrowserReceiver()) == 1234  # type: ignore[arg-type]
+    assert forward.media_ssrc(FakeReceiver()) == 1234  # type: ignore[arg-type]

@@ -1,0 +1,115 @@
+"""Relaying VP8 video without decoding and re-encoding it.
+
+aiortc decodes every video frame it receives, and a relay then encodes it again for the
+other side: per direction and frame about a millisecond of decoding and several of VP8
+encoding, all in the one process that serves every call. A 1:1 consultation does not
+need any of that: the citizen's encoded frames can go to the clerk as they are.
+
+aiortc's sender already sends pre-encoded packets (anything that is not a decoded
+``Frame`` is packetised as it is). On the receiving side this module gives a track
+encoded frames instead of decoded ones: :func:`forward_encoded` marks a remote track
+before its receiver starts, and the receiver's decoder thread, started through
+:func:`install`, then hands on each complete VP8 frame as an ``av.Packet`` (time stamps
+of the 90 kHz RTP clock, ``is_keyframe`` from the VP8 frame tag) instead of decoding it.
+Tracks not marked, among them every track of a test or benchmark client in the same
+process, are decoded as before.
+
+What a relay of encoded frames must do that a relay of pictures need not (handled in
+:mod:`video.relay`): start forwarding a source only at a keyframe and ask the source for
+one (RTCP PLI) when it switches; never drop a single frame in the middle, because every
+later frame refers to it, but wait for the next keyframe instead; pass a receiver's own
+keyframe request on to the source; force a keyframe from its own encoder when it goes
+back to pictures it draws itself (waiting screen, tutorial).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+import weakref
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import av
+from aiortc import MediaStreamTrack, RTCRtpReceiver, rtcrtpreceiver
+
+if TYPE_CHECKING:
+    EncodedFrame: TypeAlias = av.Packet[Any]
+else:  # av.Packet is generic for type checkers only
+    EncodedFrame = av.Packet
+
+VIDEO_TIME_BASE = Fraction(1, 90_000)
+
+_marked: weakref.WeakSet[asyncio.Queue[Any]] = weakref.WeakSet()
+_decoding_worker = rtcrtpreceiver.decoder_worker
+
+
+def is_vp8_keyframe(data: bytes) -> bool:
+    """Whether a VP8 frame is a key frame: bit 0 of its frame tag is 0 (RFC 6386 9.1)."""
+    return bool(data) and not data[0] & 0x01
+
+
+def media_ssrc(receiver: RTCRtpReceiver) -> int | None:
+    """The SSRC of the media a receiver gets, for an RTCP keyframe request.
+
+    The receiver's synchronisation sources include a browser's retransmission stream
+    (RTX, also used for bandwidth probes); a PLI naming that SSRC is ignored, so RTX
+    SSRCs are mapped to the media SSRC they repair."""
+    repairs: dict[int, int] = getattr(receiver, "_RTCRtpReceiver__rtx_ssrc", {})
+    for source in receiver.getSynchronizationSources():
+        return repairs.get(source.source, source.source)
+    return None
+
+
+def forward_encoded(track: MediaStreamTrack) -> bool:
+    """Have a remote video track deliver encoded VP8 frames (``av.Packet``).
+
+    Must be called before the track's receiver starts, i.e. from the peer connection's
+    ``track`` event. Returns False for a track that is not a remote one."""
+    track_queue = getattr(track, "_queue", None)
+    if track.kind != "video" or not isinstance(track_queue, asyncio.Queue):
+        return False
+    _marked.add(track_queue)
+    return True
+
+
+def _passing_worker(
+    loop: asyncio.AbstractEventLoop,
+    input_q: queue.Queue[Any],
+    output_q: asyncio.Queue[Any],
+    decode_error: threading.Event,
+) -> None:
+    """The receiver's decoder thread: encoded frames for marked tracks, else decoding."""
+    if output_q not in _marked:
+        _decoding_worker(loop, input_q, output_q, decode_error)
+        return
+    while True:
+        task = input_q.get()
+        if task is None:
+            asyncio.run_coroutine_threadsafe(output_q.put(None), loop)
+            return
+        codec, encoded = task
+        if codec.name != "VP8":
+            continue  # only VP8 is offered for video (relay._prefer_vp8)
+        packet = av.Packet(encoded.data)
+        packet.pts = encoded.timestamp
+        packet.time_base = VIDEO_TIME_BASE
+        packet.is_keyframe = is_vp8_keyframe(encoded.data)
+        asyncio.run_coroutine_threadsafe(output_q.put(packet), loop)
+
+
+def install() -> None:
+    """Route aiortc's receiver threads through :func:`_passing_worker` (idempotent)."""
+    rtcrtpreceiver.decoder_worker = _passing_worker  # type: ignore[assignment]
+
+
+def decode_still(packets: list[EncodedFrame]) -> av.VideoFrame | None:
+    """The last picture of a run of VP8 frames that starts with a keyframe."""
+    decoder = av.CodecContext.create("vp8", "r")
+    picture = None
+    for packet in packets:
+        for frame in decoder.decode(av.Packet(bytes(packet))):
+            if isinstance(frame, av.VideoFrame):
+                picture = frame
+    return picture
