@@ -389,8 +389,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(port: int, max_calls: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "SERVICEPOINT_MAX_CALLS_PER_PROCESS": str(max_calls)}
+def start_server(port: int, max_calls: int, *, decode: bool) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "SERVICEPOINT_MAX_CALLS_PER_PROCESS": str(max_calls),
+        "SERVICEPOINT_VIDEO_FORWARD_ENCODED": "false" if decode else "true",
+    }
     process = subprocess.Popen(
         [
             sys.executable,
@@ -592,6 +596,11 @@ def main() -> None:
     parser.add_argument(
         "--scene", choices=sorted(SCENES), default="camera", help="content of the video"
     )
+    parser.add_argument(
+        "--decode",
+        action="store_true",
+        help="the relay decodes and re-encodes video (the fallback) instead of forwarding it",
+    )
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="servicepoint-video-bench-"))
     os.environ["SERVICEPOINT_DATA_DIR"] = str(data)
@@ -607,7 +616,12 @@ def main() -> None:
         )
         clerk_id = prepare_database()
         port = free_port()
-        server = start_server(port, max_calls=max(args.calls or [1]) + 1)
+        server = start_server(port, max_calls=max(args.calls or [1]) + 1, decode=args.decode)
+        print(
+            "relay: "
+            + ("decodes and re-encodes video" if args.decode else "forwards encoded video"),
+            flush=True,
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             if args.leak:
