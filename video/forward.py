@@ -1,18 +1,20 @@
-"""Relaying VP8 video without decoding and re-encoding it.
+"""Relaying VP8 video and Opus audio without decoding and re-encoding them.
 
-aiortc decodes every video frame it receives, and a relay then encodes it again for the
-other side: per direction and frame about a millisecond of decoding and several of VP8
-encoding, all in the one process that serves every call. A 1:1 consultation does not
-need any of that: the citizen's encoded frames can go to the clerk as they are.
+aiortc decodes every frame it receives, and a relay then encodes it again for the other
+side: per direction and video frame about a millisecond of decoding and several of VP8
+encoding, per 20 ms of audio an Opus decode, an Opus encode and a pure-Python level
+computation over every sample, all in the one process that serves every call. A 1:1
+consultation needs none of that: the citizen's encoded frames can go to the clerk as
+they are.
 
 aiortc's sender already sends pre-encoded packets (anything that is not a decoded
 ``Frame`` is packetised as it is). On the receiving side this module gives a track
 encoded frames instead of decoded ones: :func:`forward_encoded` marks a remote track
 before its receiver starts, and the receiver's decoder thread, started through
-:func:`install`, then hands on each complete VP8 frame as an ``av.Packet`` (time stamps
-of the 90 kHz RTP clock, ``is_keyframe`` from the VP8 frame tag) instead of decoding it.
-Tracks not marked, among them every track of a test or benchmark client in the same
-process, are decoded as before.
+:func:`install`, then hands on each complete VP8 frame or Opus packet as an
+``av.Packet`` (time stamps of the RTP clock; ``is_keyframe`` from the VP8 frame tag)
+instead of decoding it. Tracks not marked, among them every track of a test or
+benchmark client in the same process, are decoded as before.
 
 What a relay of encoded frames must do that a relay of pictures need not (handled in
 :mod:`video.relay`): start forwarding a source only at a keyframe and ask the source for
@@ -25,6 +27,7 @@ back to pictures it draws itself (waiting screen, tutorial).
 from __future__ import annotations
 
 import asyncio
+import functools
 import queue
 import threading
 import weakref
@@ -40,6 +43,8 @@ else:  # av.Packet is generic for type checkers only
     EncodedFrame = av.Packet
 
 VIDEO_TIME_BASE = Fraction(1, 90_000)
+AUDIO_TIME_BASE = Fraction(1, 48_000)
+_OPUS_FRAME_MS = (10, 20, 40, 60) * 3 + (10, 20) * 2 + (2.5, 5, 10, 20) * 4
 
 _marked: weakref.WeakSet[asyncio.Queue[Any]] = weakref.WeakSet()
 _decoding_worker = rtcrtpreceiver.decoder_worker
@@ -48,6 +53,22 @@ _decoding_worker = rtcrtpreceiver.decoder_worker
 def is_vp8_keyframe(data: bytes) -> bool:
     """Whether a VP8 frame is a key frame: bit 0 of its frame tag is 0 (RFC 6386 9.1)."""
     return bool(data) and not data[0] & 0x01
+
+
+def opus_samples(data: bytes) -> int:
+    """Duration of an Opus packet in 48 kHz samples, from its TOC byte (RFC 6716 3.1)."""
+    if not data:
+        return 0
+    toc = data[0]
+    per_frame = _OPUS_FRAME_MS[toc >> 3] * 48
+    code = toc & 0x03
+    if code == 0:
+        frames = 1
+    elif code in (1, 2):
+        frames = 2
+    else:
+        frames = data[1] & 0x3F if len(data) > 1 else 0
+    return int(per_frame * frames)
 
 
 def media_ssrc(receiver: RTCRtpReceiver) -> int | None:
@@ -63,12 +84,12 @@ def media_ssrc(receiver: RTCRtpReceiver) -> int | None:
 
 
 def forward_encoded(track: MediaStreamTrack) -> bool:
-    """Have a remote video track deliver encoded VP8 frames (``av.Packet``).
+    """Have a remote track deliver encoded VP8 frames or Opus packets (``av.Packet``).
 
     Must be called before the track's receiver starts, i.e. from the peer connection's
     ``track`` event. Returns False for a track that is not a remote one."""
     track_queue = getattr(track, "_queue", None)
-    if track.kind != "video" or not isinstance(track_queue, asyncio.Queue):
+    if not isinstance(track_queue, asyncio.Queue):
         return False
     _marked.add(track_queue)
     return True
@@ -90,12 +111,15 @@ def _passing_worker(
             asyncio.run_coroutine_threadsafe(output_q.put(None), loop)
             return
         codec, encoded = task
-        if codec.name != "VP8":
-            continue  # only VP8 is offered for video (relay._prefer_vp8)
         packet = av.Packet(encoded.data)
         packet.pts = encoded.timestamp
-        packet.time_base = VIDEO_TIME_BASE
-        packet.is_keyframe = is_vp8_keyframe(encoded.data)
+        if codec.name == "VP8":
+            packet.time_base = VIDEO_TIME_BASE
+            packet.is_keyframe = is_vp8_keyframe(encoded.data)
+        elif codec.name == "opus":
+            packet.time_base = AUDIO_TIME_BASE
+        else:
+            continue  # only VP8 and Opus are negotiated (relay._prefer_codecs)
         asyncio.run_coroutine_threadsafe(output_q.put(packet), loop)
 
 
@@ -113,3 +137,21 @@ def decode_still(packets: list[EncodedFrame]) -> av.VideoFrame | None:
             if isinstance(frame, av.VideoFrame):
                 picture = frame
     return picture
+
+
+@functools.cache
+def opus_silence() -> bytes:
+    """One encoded 20 ms of stereo silence, to be sent again and again (Opus packets
+    stand alone), so that the relay never encodes audio itself."""
+    encoder = av.CodecContext.create("libopus", "w")
+    assert isinstance(encoder, av.AudioCodecContext)
+    encoder.sample_rate, encoder.format, encoder.layout = 48_000, "s16", "stereo"
+    encoder.options = {"application": "voip"}
+    packets = []
+    for index in range(5):
+        frame = av.AudioFrame(format="s16", layout="stereo", samples=960)
+        for plane in frame.planes:
+            plane.update(bytes(plane.buffer_size))
+        frame.sample_rate, frame.pts = 48_000, index * 960
+        packets.extend(encoder.encode(frame))
+    return bytes(packets[-1])

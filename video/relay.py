@@ -146,7 +146,8 @@ class IncomingSource:
             except MediaStreamError:
                 return
             if isinstance(frame, Packet):
-                self._keep(frame)
+                if self.track.kind == "video":
+                    self._keep(frame)
             elif not isinstance(frame, Frame):
                 continue
             self.latest = frame
@@ -347,15 +348,18 @@ class OutgoingVideo(MediaStreamTrack):
 
 
 class OutgoingAudio(MediaStreamTrack):
-    """The audio one participant receives: the other side's microphone or silence."""
+    """The audio one participant receives: the other side's microphone or silence.
+
+    With ``encoded`` the microphone arrives as Opus packets and goes out as it is, and
+    silence is a pre-encoded packet: the relay then never encodes audio."""
 
     kind = "audio"
 
-    def __init__(self) -> None:
+    def __init__(self, *, encoded: bool = False) -> None:
         super().__init__()
         self._buffer = FrameBuffer(5)
         self._source: IncomingSource | None = None
-        self._clock = _Restamper(media.SAMPLE_RATE)
+        self._silence = forward.opus_silence() if encoded else None
         self._samples = 0
         self._t0: float | None = None
 
@@ -369,21 +373,25 @@ class OutgoingAudio(MediaStreamTrack):
         if source is not None:
             source.subscribers.add(self._buffer)
 
-    async def recv(self) -> Frame:
+    async def recv(self) -> Media:
         if self.readyState != "live":
             raise MediaStreamError
-        frame: Frame | None = None
-        if self._source is not None:
-            got = await self._buffer.get(0.1)
-            frame = got if isinstance(got, Frame) else None
-        if frame is None:
-            await self._pace()
-            frame = media.silence()
-        assert isinstance(frame, AudioFrame)
-        frame.pts = self._samples
-        frame.time_base = Fraction(1, frame.sample_rate or media.SAMPLE_RATE)
-        self._samples += frame.samples
-        return frame
+        got = await self._buffer.get(0.1) if self._source is not None else None
+        if isinstance(got, Packet):
+            return self._stamp(got, forward.opus_samples(bytes(got)) or media.AUDIO_SAMPLES)
+        if isinstance(got, AudioFrame):
+            return self._stamp(got, got.samples)
+        await self._pace()
+        if self._silence is not None:
+            return self._stamp(Packet(self._silence), media.AUDIO_SAMPLES)
+        return self._stamp(media.silence(), media.AUDIO_SAMPLES)
+
+    def _stamp(self, item: Media, samples: int) -> Media:
+        """Time stamps by the samples sent so far: one continuous 48 kHz clock."""
+        item.pts = self._samples
+        item.time_base = Fraction(1, media.SAMPLE_RATE)
+        self._samples += samples
+        return item
 
     async def _pace(self) -> None:
         now = time.monotonic()
@@ -455,14 +463,16 @@ class Room:
         return [p for p in (self.citizen, self.clerk) if p is not None]
 
 
-def _prefer_vp8(pc: RTCPeerConnection) -> None:
-    codecs = [
-        codec
-        for codec in RTCRtpSender.getCapabilities("video").codecs
-        if codec.mimeType in ("video/VP8", "video/rtx")
-    ]
+def _prefer_codecs(pc: RTCPeerConnection) -> None:
+    """VP8 video and Opus audio on every leg, so that frames relay as they arrive."""
+    wanted = {"video": ("video/VP8", "video/rtx"), "audio": ("audio/opus",)}
     for transceiver in pc.getTransceivers():
-        if transceiver.kind == "video":
+        codecs = [
+            codec
+            for codec in RTCRtpSender.getCapabilities(transceiver.kind).codecs
+            if codec.mimeType in wanted.get(transceiver.kind, ())
+        ]
+        if codecs:
             transceiver.setCodecPreferences(codecs)
 
 
@@ -589,7 +599,9 @@ class CallManager:
     def _new_participant(self, role: str, screen: Callable[[], VideoFrame]) -> Participant:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # no STUN: answer at once
         self.peer_connections.add(pc)
-        return Participant(role, pc, OutgoingVideo(screen), OutgoingAudio())
+        return Participant(
+            role, pc, OutgoingVideo(screen), OutgoingAudio(encoded=self.forward_video)
+        )
 
     async def _answer(
         self, participant: Participant, offer: RTCSessionDescription
@@ -598,7 +610,7 @@ class CallManager:
         await pc.setRemoteDescription(offer)
         pc.addTrack(participant.audio_out)
         participant.video_out.attach(pc.addTrack(participant.video_out))
-        _prefer_vp8(pc)
+        _prefer_codecs(pc)
         await pc.setLocalDescription(await pc.createAnswer())
         return pc.localDescription
 

@@ -9,6 +9,7 @@ from fractions import Fraction
 from typing import Any
 
 import av
+import numpy as np
 import pytest
 from aiortc import MediaStreamTrack, RTCRtpCodecParameters
 from aiortc.jitterbuffer import JitterFrame
@@ -137,6 +138,9 @@ def test_passing_worker_hands_on_packets_for_marked_tracks_only() -> None:
 
     async def scenario() -> tuple[list[Any], list[Any]]:
         codec = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90_000, payloadType=96)
+        opus = RTCRtpCodecParameters(
+            mimeType="audio/opus", clockRate=48_000, channels=2, payloadType=111
+        )
         loop = asyncio.get_running_loop()
         results = []
         for mark in (True, False):
@@ -146,6 +150,8 @@ def test_passing_worker_hands_on_packets_for_marked_tracks_only() -> None:
             tasks: queue.Queue[Any] = queue.Queue()
             for index, packet in enumerate(frames):
                 tasks.put((codec, JitterFrame(bytes(packet), index * 3000)))
+            if mark:
+                tasks.put((opus, JitterFrame(forward.opus_silence(), 960)))
             tasks.put(None)
             worker = threading.Thread(
                 target=forward._passing_worker,
@@ -160,21 +166,58 @@ def test_passing_worker_hands_on_packets_for_marked_tracks_only() -> None:
         return results[0], results[1]
 
     passed, decoded = asyncio.run(scenario())
-    assert [type(p) for p in passed] == [av.Packet] * 3
-    assert [p.is_keyframe for p in passed] == [True, False, False]
-    assert [p.pts for p in passed] == [0, 3000, 6000]
-    assert [bytes(p) for p in passed] == [bytes(f) for f in frames]
+    assert [type(p) for p in passed] == [av.Packet] * 4
+    video, audio = passed[:3], passed[3]
+    assert [p.is_keyframe for p in video] == [True, False, False]
+    assert [p.pts for p in video] == [0, 3000, 6000]
+    assert {p.time_base for p in video} == {Fraction(1, 90_000)}
+    assert [bytes(p) for p in video] == [bytes(f) for f in frames]
+    assert bytes(audio) == forward.opus_silence()
+    assert (audio.pts, audio.time_base) == (960, Fraction(1, 48_000))
     assert decoded
     assert all(isinstance(f, VideoFrame) for f in decoded)
 
 
 @pytest.mark.parametrize("kind", ["audio", "video"])
-def test_only_remote_video_tracks_can_be_marked(kind: str) -> None:
+def test_only_remote_tracks_can_be_marked(kind: str) -> None:
     async def mark() -> bool:  # a remote track's queue belongs to a running loop
         return forward.forward_encoded(RemoteStreamTrack(kind))
 
-    assert asyncio.run(mark()) is (kind == "video")
+    assert asyncio.run(mark())
     assert forward.forward_encoded(Silent()) is False  # not a remote track
+
+
+@pytest.mark.parametrize(("milliseconds", "samples"), [(10, 480), (20, 960), (60, 2880)])
+def test_opus_duration_from_the_toc_byte(milliseconds: int, samples: int) -> None:
+    encoder = av.CodecContext.create("libopus", "w")
+    assert isinstance(encoder, av.AudioCodecContext)
+    encoder.sample_rate, encoder.format, encoder.layout = 48_000, "s16", "stereo"
+    encoder.options = {"frame_duration": str(milliseconds)}
+    packets = []
+    for index in range(6):
+        frame = av.AudioFrame(format="s16", layout="stereo", samples=samples)
+        for plane in frame.planes:
+            plane.update(bytes(plane.buffer_size))
+        frame.sample_rate, frame.pts = 48_000, index * samples
+        packets.extend(encoder.encode(frame))
+    assert packets
+    assert {forward.opus_samples(bytes(p)) for p in packets} == {samples}
+    # Code 1/2 (two frames) and code 3 (frame count in the second byte), 20 ms CELT frames:
+    assert forward.opus_samples(bytes([31 << 3 | 1, 0])) == 1920
+    assert forward.opus_samples(bytes([31 << 3 | 3, 3])) == 2880
+    assert forward.opus_samples(b"") == 0
+
+
+def test_pre_encoded_silence_decodes_to_20_ms_of_silence() -> None:
+    decoder = av.CodecContext.create("libopus", "r")
+    assert isinstance(decoder, av.AudioCodecContext)
+    decoder.sample_rate, decoder.layout = 48_000, "stereo"
+    silence = forward.opus_silence()
+    assert forward.opus_samples(silence) == 960
+    frames = [f for _ in range(3) for f in decoder.decode(av.Packet(silence))]
+    assert sum(f.samples for f in frames) == 3 * 960
+    peak = max(float(np.abs(f.to_ndarray()).max()) for f in frames)
+    assert peak < 0.001
 
 
 def test_keyframe_requests_name_the_media_stream_not_its_retransmissions() -> None:
