@@ -8,9 +8,15 @@ built to cost as little as possible, so that the figure describes the server:
   kept under $TMPDIR/servicepoint-video-bench for later runs) and its packets are sent as
   they are, looped on one continuous clock;
 * every video frame carries its loop index (and a fixed signature) as black/white luma
-  blocks in its top row; a receiver reads a few luma bytes of the decoded frame, looks up
-  when the other side sent that index and so measures glass-to-glass latency per frame
-  (sender and receiver of a stream live in one process and share one clock);
+  blocks in its top row; a receiver finds the index, looks up when the other side sent
+  that frame and so measures glass-to-glass latency per frame (sender and receiver of a
+  stream live in one process and share one clock);
+* the relay forwards the VP8 frames it receives bit for bit, so a receiver knows the
+  index of a frame from its exact bytes without decoding it (a frame with any other bytes
+  counts as unnumbered); one receiver per client process also decodes every frame and
+  checks that the index drawn into the picture is the one its bytes said
+  (``decode_mismatches`` must be 0). With ``--decode`` the relay re-encodes, the bytes
+  change, and every receiver decodes and reads the luma blocks;
 * the pairs are spread over ``--client-procs`` worker processes (default: 2), each with
   its own event loop, reporting over a pipe.
 
@@ -66,6 +72,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from tests.video.clients import BITS, BLOCK, RED, draw_number, read_number_y  # noqa: E402
+from video import forward  # noqa: E402
 
 WIDTH, HEIGHT, FPS = 640, 480, 30
 LOOP_SECONDS = 24
@@ -250,9 +257,20 @@ def _codecs(kind: str, names: tuple[str, ...]) -> list[Any]:
 
 
 class BenchPeer:
-    """A citizen or clerk that sends the rendered packets and reads the numbers it receives."""
+    """A citizen or clerk that sends the rendered packets and reads the numbers it receives.
 
-    def __init__(self, base_url: str, media: Media) -> None:
+    With ``by_bytes`` the received video arrives encoded (the relay forwards the sender's
+    frames as they are) and its index is looked up from the frame's bytes; ``verify``
+    decodes every frame as well and counts frames whose picture shows another index."""
+
+    def __init__(
+        self, base_url: str, media: Media, *, by_bytes: bool = False, verify: bool = False
+    ) -> None:
+        self.by_bytes = by_bytes
+        self.index_of = {data: index for index, data in enumerate(media.video)}
+        self.verifier = av.CodecContext.create("vp8", "r") if verify and by_bytes else None
+        self.verified = 0
+        self.mismatches = 0
         self.base_url = base_url
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.video = LoopedPackets("video", media.video, VIDEO_CLOCK, VIDEO_CLOCK // FPS)
@@ -274,7 +292,21 @@ class BenchPeer:
 
         @self.pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
+            if self.by_bytes:
+                forward.forward_encoded(track)
             self._tasks.append(asyncio.ensure_future(self._consume(track)))
+
+    def _index(self, frame: Any) -> int | None:
+        if isinstance(frame, VideoFrame):
+            return frame_index(frame)
+        index = self.index_of.get(bytes(frame))
+        if self.verifier is not None:
+            for picture in self.verifier.decode(Packet(bytes(frame))):
+                assert isinstance(picture, VideoFrame)
+                self.verified += 1
+                if frame_index(picture) != index:
+                    self.mismatches += 1
+        return index
 
     async def _consume(self, track: MediaStreamTrack) -> None:
         while True:  # drain audio too, or aiortc's queue grows
@@ -282,13 +314,13 @@ class BenchPeer:
                 frame = await track.recv()
             except MediaStreamError:
                 return
-            if not isinstance(frame, VideoFrame):
+            if track.kind != "video":
                 continue
             now = time.monotonic()
             self.frames += 1
             if self.first_frame_at is None:
                 self.first_frame_at = now
-            index = frame_index(frame)
+            index = self._index(frame)
             sent = None
             if index is not None and self.peer is not None:
                 sent = self.peer.sent_at.get(index)
@@ -328,10 +360,17 @@ class Window:
 
 
 async def _open_call(
-    url: str, media: Media, call: list[str], joins: list[float | None]
+    url: str,
+    media: Media,
+    call: list[str],
+    joins: list[float | None],
+    *,
+    by_bytes: bool,
+    verify: bool,
 ) -> list[BenchPeer]:
     consultation_id, citizen_token, clerk_token = call
-    citizen, clerk = BenchPeer(url, media), BenchPeer(url, media)
+    citizen = BenchPeer(url, media, by_bytes=by_bytes, verify=verify)
+    clerk = BenchPeer(url, media, by_bytes=by_bytes)
     citizen.peer, clerk.peer = clerk.video, citizen.video
     joins.append(await clerk.first_frame(await clerk.join(clerk_token)))
     joins.append(await citizen.first_frame(await citizen.join(citizen_token)))
@@ -348,8 +387,13 @@ async def _worker(conn: Connection, job: dict[str, Any]) -> None:
     people: list[BenchPeer] = []
     joins: list[float | None] = []
     try:
-        for call in job["calls"]:
-            people += await _open_call(job["url"], media, call, joins)
+        by_bytes = not job["decode"]
+        if by_bytes:
+            forward.install()  # receivers of marked tracks hand on encoded frames
+        for number, call in enumerate(job["calls"]):
+            people += await _open_call(
+                job["url"], media, call, joins, by_bytes=by_bytes, verify=number == 0
+            )
         await asyncio.sleep(SETTLE)
         conn.send(("ready", {"joins": joins}))
         assert await asyncio.to_thread(conn.recv) == "start"
@@ -365,6 +409,8 @@ async def _worker(conn: Connection, job: dict[str, Any]) -> None:
                 "frames": p.frames - b.frames,
                 "unnumbered": p.unnumbered - b.unnumbered,
                 "latencies": list(p.latencies),
+                "verified": p.verified,
+                "mismatches": p.mismatches,
             }
             for p, b in zip(people, before, strict=True)
         ]
@@ -497,7 +543,15 @@ def _expect(conn: Connection, kind: str, timeout: float) -> dict[str, Any]:
 
 
 def run_calls(
-    url: str, clerk_id: int, n: int, seconds: float, procs: int, media: Path, server: int
+    url: str,
+    clerk_id: int,
+    n: int,
+    seconds: float,
+    procs: int,
+    media: Path,
+    server: int,
+    *,
+    decode: bool,
 ) -> dict[str, float]:
     calls = [new_consultation(clerk_id) for _ in range(n)]
     procs = max(1, min(procs, n))
@@ -505,7 +559,7 @@ def run_calls(
     workers: list[tuple[SpawnProcess, Connection]] = []
     for k in range(procs):
         here, there = context.Pipe()
-        job = {"url": url, "media": str(media), "calls": calls[k::procs]}
+        job = {"url": url, "media": str(media), "calls": calls[k::procs], "decode": decode}
         process = context.Process(target=worker_main, args=(there, job), daemon=True)
         process.start()
         there.close()
@@ -550,6 +604,8 @@ def run_calls(
         "join_p95": pct(joined, 0.95),
         "failed_joins": len(joins) - len(joined),
         "unnumbered": 100 * sum(s["unnumbered"] for s in streams) / max(received, 1),
+        "verified": sum(s["verified"] for s in streams),
+        "mismatches": sum(s["mismatches"] for s in streams),
         "server_cpu": server_cpu,
         "clients_cpu": clients_cpu,
         "other_cpu": max(0.0, machine_cpu - server_cpu - clients_cpu),
@@ -638,7 +694,14 @@ def main() -> None:
             )
             for n in args.calls:
                 row = run_calls(
-                    url, clerk_id, n, args.seconds, args.client_procs, media, server.pid
+                    url,
+                    clerk_id,
+                    n,
+                    args.seconds,
+                    args.client_procs,
+                    media,
+                    server.pid,
+                    decode=args.decode,
                 )
                 print(
                     f"{n:5d} {row['procs']:5.0f}  {row['min_fps']:7.1f} "
@@ -649,6 +712,12 @@ def main() -> None:
                     f"{row['other_cpu']:7.2f}  {row['load1']:5.2f}",
                     flush=True,
                 )
+                if not args.decode:
+                    print(
+                        f"      {row['verified']:.0f} frames decoded to check their bytes: "
+                        f"{row['mismatches']:.0f} showed another number",
+                        flush=True,
+                    )
                 if row["failed_joins"]:
                     print(f"      {row['failed_joins']:.0f} joins saw no frame in time")
         finally:
