@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     mail_from: str = "servicepoint@hannover-stadt.example"
 
     # --- video -----------------------------------------------------------------------------
-    max_calls_per_process: int = 4
+    max_calls_per_process: int = 8
     # Relay the participants' VP8 video as it arrives instead of decoding and encoding it
     # again (video/forward.py); false falls back to decoding (for diagnosis only).
     video_forward_encoded: bool = True
