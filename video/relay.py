@@ -5,10 +5,11 @@ Rules that keep a relayed call healthy (see docs/architecture.md):
 
 * every incoming track is drained all the time by an :class:`IncomingSource`; frames
   nobody forwards are dropped, so forwarding never starts seconds behind;
-* video is relayed as encoded VP8 frames, without decoding and re-encoding
-  (:mod:`video.forward`): a receiver gets a source from a keyframe on, a gap in the
-  forwarded frames is healed by asking the source for a new keyframe, and the relay's
-  own encoder sends a keyframe whenever it takes over again (screens, tutorials);
+* video and audio are relayed as the encoded VP8 frames and Opus packets they arrive
+  as, without decoding and re-encoding (:mod:`video.forward`): a receiver gets a video
+  source from a keyframe on, a gap in the forwarded frames is healed by asking the
+  source for a new keyframe, and the relay's own encoder sends a keyframe whenever it
+  takes over again (screens, tutorials);
 * each outgoing track owns a small bounded buffer (latest frames only) and stamps every
   frame with its own continuous clock, whatever the source (waiting screen, the other
   participant's camera, a tutorial file) — a receiver never sees time jump back;
@@ -231,17 +232,21 @@ class OutgoingVideo(MediaStreamTrack):
         self._last_sent_encoded = False
         self._force_own_keyframe: Callable[[], None] | None = None
         self.on_player_end: Callable[[], None] | None = None
+        self.sent_encoded = 0  # frames that went out as they came (relayed, tutorials)
+        self.sent_pictures = 0  # pictures the sender had to encode (screens, fallback)
 
     def attach(self, sender: RTCRtpSender) -> None:
         """Take over the sender's keyframe requests: the receiver lost a picture."""
         self._force_own_keyframe = sender._send_keyframe
 
         def on_picture_loss() -> None:
-            if self._last_sent_encoded and self._source is not None:
+            if not self._last_sent_encoded:
+                if self._force_own_keyframe is not None:
+                    self._force_own_keyframe()
+            elif self._player is None and self._source is not None:
                 self._need_keyframe = True
                 self._source.request_keyframe()
-            elif self._force_own_keyframe is not None:
-                self._force_own_keyframe()
+            # A pre-encoded tutorial cannot make a keyframe: its next one is < 1 s away.
 
         sender._send_keyframe = on_picture_loss  # type: ignore[method-assign]
 
@@ -282,6 +287,8 @@ class OutgoingVideo(MediaStreamTrack):
         if self._player is not None and self._player.video is not None:
             try:
                 played = await self._player.video.recv()
+                if isinstance(played, Packet):
+                    return self._played(played)
                 if isinstance(played, Frame):
                     return self._picture(played)
             except MediaStreamError:
@@ -292,6 +299,7 @@ class OutgoingVideo(MediaStreamTrack):
             frame = await self._relayed()
             if isinstance(frame, Packet):
                 self._last_sent_encoded = True
+                self.sent_encoded += 1
                 return self._clock.stamp(frame)
             if frame is not None:
                 return self._picture(frame)
@@ -323,11 +331,24 @@ class OutgoingVideo(MediaStreamTrack):
             if time.monotonic() >= deadline:
                 return None
 
+    def _played(self, packet: forward.EncodedFrame) -> Media:
+        """A frame of a pre-encoded tutorial (VP8 WebM, a keyframe every second).
+
+        The file starts with a keyframe; should playback start elsewhere, the frames
+        before the next keyframe are replaced by a screen."""
+        if self._need_keyframe and not forward.is_vp8_keyframe(bytes(packet)):
+            return self._picture(self.screen())
+        self._need_keyframe = False
+        self._last_sent_encoded = True
+        self.sent_encoded += 1
+        return self._clock.stamp(packet)
+
     def _picture(self, frame: Frame) -> Frame:
         """A picture the sender encodes; the first after relayed frames is a keyframe."""
         if self._last_sent_encoded and self._force_own_keyframe is not None:
             self._force_own_keyframe()
         self._last_sent_encoded = False
+        self.sent_pictures += 1
         self._need_keyframe = True  # the receiver's reference is now a picture of ours
         stamped = self._clock.stamp(frame)
         assert isinstance(stamped, Frame)
@@ -800,7 +821,9 @@ class CallManager:
         room = self.rooms.get(consultation_id)
         if room is None or room.citizen is None:
             raise NotInCall()
-        room.citizen.video_out.play(MediaPlayer(str(path), decode=True))
+        # Pre-encoded VP8 goes out as it is when the relay forwards encoded video.
+        player = MediaPlayer(str(path), decode=not self.forward_video)
+        room.citizen.video_out.play(player)
 
     def stop_playing(self, consultation_id: str) -> None:
         room = self.rooms.get(consultation_id)

@@ -230,3 +230,30 @@ def test_keyframe_requests_name_the_media_stream_not_its_retransmissions() -> No
 
     assert forward.media_ssrc(BrowserReceiver()) == 1234  # type: ignore[arg-type]
     assert forward.media_ssrc(FakeReceiver()) == 1234  # type: ignore[arg-type]
+
+
+def test_decoded_sources_pass_every_picture_without_waiting_for_keyframes() -> None:
+    """The fallback (SERVICEPOINT_VIDEO_FORWARD_ENCODED=false): pictures, encoded here."""
+
+    async def scenario() -> None:
+        sender = FakeSender()
+        source = IncomingSource(Silent(), FakeReceiver(), encoded=False)  # type: ignore[arg-type]
+        assert not source.encoded
+        out = OutgoingVideo(media.paused_screen)
+        out.attach(sender)  # type: ignore[arg-type]
+        out.set_source(source)
+        pictures = [VideoFrame(width=64, height=48) for _ in range(3)]
+        stamps: list[int] = []
+        for picture in pictures:
+            out._buffer.put(picture)
+            got = await out.recv()
+            assert got is picture
+            assert got.pts is not None
+            stamps.append(got.pts)
+        assert stamps == sorted(set(stamps))
+        assert source.keyframe_requests == 0
+        assert sender.keyframes == 0
+        out.stop()
+        source.stop()
+
+    asyncio.run(scenario())

@@ -146,8 +146,13 @@ def test_tutorial_replaces_the_clerk_camera_and_back(
             ), citizen.log[-10:]
             switched = time.monotonic()
             assert switched - started < 1.5  # leaves 2 s of the 4 s tutorial to observe
+            outgoing = api.manager().rooms[item.id].citizen.video_out  # type: ignore[union-attr]
+            pictures, encoded = outgoing.sent_pictures, outgoing.sent_encoded
             # ...and keep arriving: observe 2 s of the 4 s tutorial.
             await asyncio.sleep(2.0)
+            # The tutorial's pre-encoded VP8 went out as it is: nothing encoded here.
+            assert outgoing.sent_pictures == pictures
+            assert outgoing.sent_encoded >= encoded + 12
             during = [entry for entry in citizen.log[before:] if entry[0] >= switched]
             assert len(during) >= 12, len(during)  # the tutorial runs at 10 fps
             assert all(k == "other" and t == "red" for _, _, k, t in during), during
