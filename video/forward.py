@@ -99,11 +99,13 @@ def _passing_worker(
     loop: asyncio.AbstractEventLoop,
     input_q: queue.Queue[Any],
     output_q: asyncio.Queue[Any],
-    decode_error: threading.Event,
+    *more: threading.Event,
 ) -> None:
-    """The receiver's decoder thread: encoded frames for marked tracks, else decoding."""
+    """The receiver's decoder thread: encoded frames for marked tracks, else decoding.
+
+    ``more`` is what else aiortc passes its decoder thread (its decode-error flag)."""
     if output_q not in _marked:
-        _decoding_worker(loop, input_q, output_q, decode_error)
+        _decoding_worker(loop, input_q, output_q, *more)
         return
     while True:
         task = input_q.get()
