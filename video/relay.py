@@ -9,8 +9,8 @@ Rules that keep a relayed call healthy (see docs/architecture.md):
   as, without decoding and re-encoding (:mod:`video.forward`): a receiver gets a video
   source from a keyframe on, a gap in the forwarded frames is healed by asking the
   source for a new keyframe, and the relay's own encoder sends a keyframe whenever it
-  takes over again (screens, tutorials);
-* each outgoing track owns a small bounded buffer (latest frames only) and stamps every
+  takes over again (status screens; a pre-encoded tutorial starts with its own);
+* each outgoing track owns a small bounded buffer (the latest frames) and stamps every
   frame with its own continuous clock, whatever the source (waiting screen, the other
   participant's camera, a tutorial file) — a receiver never sees time jump back;
 * a source that stalls is replaced by a status screen after half a second, never by its
