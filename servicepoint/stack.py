@@ -78,6 +78,19 @@ def tesseract_problem(settings: Settings) -> str | None:
     return None
 
 
+PREFECT_SERVER_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    # The late-runs service rewrites every run still waiting in a backlog as "Late"; on
+    # SQLite those writes fail on the lock again and again during a burst (1,324 of
+    # 1,327 "database is locked" errors in one) and make the real runs' state changes
+    # wait for the client's retries (up to 62 s). A waiting run is still shown as
+    # Scheduled with its time, and still runs.
+    "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false",
+}
+"""How the embedded Prefect server runs (an environment variable already set wins).
+Tests that start a Prefect server of their own use the same."""
+
+
 def child_environment(settings: Settings) -> dict[str, str]:
     """Environment shared by every child: our settings and Prefect's, explicitly."""
     env = dict(os.environ)
@@ -95,17 +108,9 @@ def child_environment(settings: Settings) -> dict[str, str]:
             "PREFECT_SERVER_API_PORT": str(settings.prefect_port),
             "PREFECT_API_DATABASE_CONNECTION_URL": "sqlite+aiosqlite:///"
             + str(settings.prefect_home / "prefect.db"),
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            **{name: env.get(name, value) for name, value in PREFECT_SERVER_DEFAULTS.items()},
             "PREFECT_RUNNER_POLL_FREQUENCY": env.get("PREFECT_RUNNER_POLL_FREQUENCY", "1"),
             "PREFECT_LOGGING_COLORS": "false",
-            # The late-runs service rewrites every run still waiting in a backlog as
-            # "Late"; on SQLite those writes fail on the lock again and again during a
-            # burst (1,324 of 1,327 "database is locked" errors in one) and make the
-            # real runs' state changes wait for the client's retries (up to 62 s). A
-            # waiting run is still shown as Scheduled with its time, and still runs.
-            "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": env.get(
-                "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED", "false"
-            ),
             "PYTHONUNBUFFERED": "1",
             "OMP_THREAD_LIMIT": "1",
         }

@@ -33,6 +33,7 @@ from sqlmodel import Session, create_engine  # noqa: E402
 
 from servicepoint import db  # noqa: E402
 from servicepoint.settings import Settings, get_settings, reset_settings  # noqa: E402
+from servicepoint.stack import PREFECT_SERVER_DEFAULTS  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_CORPUS = (REPO_ROOT / ".." / "shared" / "corpus").resolve()
@@ -322,7 +323,7 @@ class PrefectServer:
                 "PREFECT_API_URL": self.api_url,
                 "PREFECT_API_DATABASE_CONNECTION_URL": "sqlite+aiosqlite:///"
                 + str(self.home / "prefect.db"),
-                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                **PREFECT_SERVER_DEFAULTS,  # as the embedded stack runs it
             }
         )
         return env
