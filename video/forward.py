@@ -37,13 +37,15 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import av
 from aiortc import MediaStreamTrack, RTCRtpReceiver, rtcrtpreceiver
 
+from video import media
+
 if TYPE_CHECKING:
     EncodedFrame: TypeAlias = av.Packet[Any]
 else:  # av.Packet is generic for type checkers only
     EncodedFrame = av.Packet
 
 VIDEO_TIME_BASE = Fraction(1, 90_000)
-AUDIO_TIME_BASE = Fraction(1, 48_000)
+AUDIO_TIME_BASE = Fraction(1, media.SAMPLE_RATE)
 _OPUS_FRAME_MS = (10, 20, 40, 60) * 3 + (10, 20) * 2 + (2.5, 5, 10, 20) * 4
 
 _marked: weakref.WeakSet[asyncio.Queue[Any]] = weakref.WeakSet()
@@ -147,13 +149,11 @@ def opus_silence() -> bytes:
     stand alone), so that the relay never encodes audio itself."""
     encoder = av.CodecContext.create("libopus", "w")
     assert isinstance(encoder, av.AudioCodecContext)
-    encoder.sample_rate, encoder.format, encoder.layout = 48_000, "s16", "stereo"
+    encoder.sample_rate, encoder.format, encoder.layout = media.SAMPLE_RATE, "s16", "stereo"
     encoder.options = {"application": "voip"}
     packets = []
     for index in range(5):
-        frame = av.AudioFrame(format="s16", layout="stereo", samples=960)
-        for plane in frame.planes:
-            plane.update(bytes(plane.buffer_size))
-        frame.sample_rate, frame.pts = 48_000, index * 960
+        frame = media.silence()
+        frame.pts = index * media.AUDIO_SAMPLES
         packets.extend(encoder.encode(frame))
     return bytes(packets[-1])

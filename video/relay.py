@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aiortc import (
     MediaStreamTrack,
@@ -65,6 +65,7 @@ KEYFRAME_RETRY = 1.0  # seconds before a keyframe request to a source is repeate
 GOP_LIMIT = 300  # encoded frames kept for a still capture before a new keyframe is asked
 
 Media = Frame | forward.EncodedFrame
+_M = TypeVar("_M", Frame, forward.EncodedFrame)
 
 EventHook = Callable[[str, str], Awaitable[None]]
 
@@ -178,11 +179,12 @@ class IncomingSource:
         self.keyframe_requests += 1
         asyncio.ensure_future(self.receiver._send_rtcp_pli(ssrc))
 
-    def still(self) -> Media | list[forward.EncodedFrame] | None:
-        """What a still capture is made of: a decoded picture or the frames to decode."""
+    def still(self) -> Still | None:
+        """What a still capture is made of: the frames since the last keyframe, or the
+        latest decoded picture; None before there is a picture."""
         if self.encoded:
-            return list(self.since_keyframe) or None
-        return self.latest
+            return Still(None, tuple(self.since_keyframe)) if self.since_keyframe else None
+        return Still(self.latest) if isinstance(self.latest, VideoFrame) else None
 
     def stop(self) -> None:
         self._task.cancel()
@@ -200,7 +202,7 @@ class _Restamper:
         self._start: float | None = None
         self._last = -1
 
-    def stamp(self, frame: Media) -> Media:
+    def stamp(self, frame: _M) -> _M:
         now = time.monotonic()
         if self._start is None:
             self._start = now
@@ -298,9 +300,7 @@ class OutgoingVideo(MediaStreamTrack):
         if self._source is not None:
             frame = await self._relayed()
             if isinstance(frame, Packet):
-                self._last_sent_encoded = True
-                self.sent_encoded += 1
-                return self._clock.stamp(frame)
+                return self._encoded(frame)
             if frame is not None:
                 return self._picture(frame)
         return self._picture(await self._paced_screen())
@@ -338,6 +338,10 @@ class OutgoingVideo(MediaStreamTrack):
         before the next keyframe are replaced by a screen."""
         if self._need_keyframe and not forward.is_vp8_keyframe(bytes(packet)):
             return self._picture(self.screen())
+        return self._encoded(packet)
+
+    def _encoded(self, packet: forward.EncodedFrame) -> forward.EncodedFrame:
+        """A frame that goes out as it came, continuing an unbroken chain."""
         self._need_keyframe = False
         self._last_sent_encoded = True
         self.sent_encoded += 1
@@ -350,9 +354,7 @@ class OutgoingVideo(MediaStreamTrack):
         self._last_sent_encoded = False
         self.sent_pictures += 1
         self._need_keyframe = True  # the receiver's reference is now a picture of ours
-        stamped = self._clock.stamp(frame)
-        assert isinstance(stamped, Frame)
-        return stamped
+        return self._clock.stamp(frame)
 
     async def _paced_screen(self) -> VideoFrame:
         # Screens go out at 10 fps: enough for text, cheap to encode.
@@ -805,12 +807,8 @@ class CallManager:
         if room.consent_at is None or time.monotonic() - room.consent_at > CONSENT_VALID:
             raise NoConsent()
         source = room.citizen.video_in
-        taken = source.still()
-        if isinstance(taken, list):
-            still = Still(None, tuple(taken))
-        elif isinstance(taken, VideoFrame):
-            still = Still(taken)
-        else:
+        still = source.still()
+        if still is None:
             source.request_keyframe()  # a retry in a moment finds a picture
             raise NotInCall()
         room.consent_at = None
