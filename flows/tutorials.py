@@ -9,11 +9,38 @@ event for an already rendered version does nothing.
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from prefect import flow, get_run_logger, task
 
 from servicepoint.db import session_scope
 from tutorials import render, service
+
+_T = TypeVar("_T")
+
+RENDER_NICENESS = 10
+"""How much lower the CPU priority of rendering is. Rendering is background work on the
+machines that also read the citizens' documents: a tutorial takes one of 2 cores for
+about 40 s, and the cases submitted meanwhile should not wait for it."""
+
+
+def _lower_priority() -> None:
+    # Linux keeps a nice value per thread; the encoder's threads and espeak-ng, started
+    # from this thread, inherit it. The flow run's other threads keep theirs.
+    thread = threading.get_native_id()
+    current = os.getpriority(os.PRIO_PROCESS, thread)
+    os.setpriority(os.PRIO_PROCESS, thread, min(19, current + RENDER_NICENESS))
+
+
+def at_low_priority(call: Callable[..., _T], *args: object) -> _T:
+    """Run ``call(*args)`` in a thread of its own at a CPU priority lowered by
+    RENDER_NICENESS; its result or exception is the caller's."""
+    with ThreadPoolExecutor(1, "render", initializer=_lower_priority) as pool:
+        return pool.submit(call, *args).result()
 
 
 @task(task_run_name="find {slug}")
@@ -25,7 +52,7 @@ def find_version(slug: str) -> render.Version | None:
 @task(task_run_name="render {version.slug}", retries=1, retry_delay_seconds=5)
 def render_video(version: render.Version) -> render.Rendered:
     target = service.target_dir(version.slug, version.language, version.content_hash)
-    return render.render_version(version, target)
+    return at_low_priority(render.render_version, version, target)
 
 
 @task(task_run_name="publish {version.slug}")

@@ -3,11 +3,14 @@ and whose WebVTT cues carry the steps' narration at the steps' times."""
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from pathlib import Path
 
 import av
 import pytest
+from PIL import Image
 
 from tests.tutorials.conftest import Published, tiny_version
 from tutorials import render
@@ -108,3 +111,28 @@ def test_a_script_without_narration_is_refused() -> None:
             },
             "broken",
         )
+
+
+def _priority() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def test_the_render_flow_renders_at_a_lower_cpu_priority(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows import tutorials as render_flow
+
+    seen: list[int] = []
+    draw = render.draw_slide
+
+    def drawing(version: render.Version, index: int) -> Image.Image:
+        seen.append(_priority())
+        return draw(version, index)
+
+    monkeypatch.setattr(render, "draw_slide", drawing)
+    own = _priority()
+    result = render_flow.render_video.fn(tiny_version("priority-test"))
+    assert (result.directory / "video.webm").exists()
+    assert seen
+    assert set(seen) == {min(19, own + render_flow.RENDER_NICENESS)}
+    assert _priority() == own  # the caller's thread keeps its priority
