@@ -1,10 +1,11 @@
 """Page images for the case view, in the coordinates of the reading's word boxes.
 
 The boxes of a reading refer to the page *as it was read*: scans and photos were turned
-upright, deskewed and brought to about 300 dpi before OCR (``intake.ocr.prepare_page``);
-text-layer PDF pages use a 300 dpi raster. The same steps are replayed here from the
-reading's recorded rotation and skew (without running the orientation detection
-again), so the overlay drawn in the page's pixel space lands on the words. Rendered
+cut to the part holding ink, brought to about 300 dpi, turned upright and deskewed before
+OCR (``intake.ocr.read_page``); text-layer PDF pages use a 300 dpi raster. The same steps
+are replayed here from the reading's recorded crop, rotation and skew
+(``intake.ocr.replay``, without running the orientation detection again), so the
+overlay drawn in the page's pixel space lands on the words. Rendered
 pages are cached on disk by content hash; the case view scales them in the browser.
 """
 
@@ -18,7 +19,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageOps, ImageSequence
+from PIL import Image, ImageSequence
 
 from intake import ocr, pdftext, processing
 from intake.models import Document
@@ -29,11 +30,12 @@ log = logging.getLogger(__name__)
 
 DISPLAY_WIDTH = 1400  # pixels: sharp enough to read at the case view's size
 PDF_DISPLAY_DPI = 150
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 
 
 def cache_path(settings: Settings, document: Document, position: int, page: dict[str, Any]) -> Path:
-    key = f"{document.sha256}-{position}-{page.get('rotation', 0)}-{page.get('skew', 0.0)}"
+    crop = "-".join(str(v) for v in page.get("crop") or ()) or "all"
+    key = f"{document.sha256}-{position}-{page.get('rotation', 0)}-{page.get('skew', 0.0)}-{crop}"
     return settings.data_dir / "cache" / "pages" / f"{key}-v{CACHE_VERSION}.png"
 
 
@@ -97,15 +99,14 @@ def _original_image(
 
 
 def _prepared(image: Image.Image, page: dict[str, Any]) -> Image.Image:
-    """Replay ``ocr.prepare_page`` with the recorded rotation and skew."""
-    transposed = ImageOps.exif_transpose(image) or image
-    gray = ocr.normalise_resolution(ImageOps.grayscale(transposed))
-    upright = ocr.rotate_clockwise(gray, int(page.get("rotation", 0)))
-    skew = float(page.get("skew", 0.0))
-    if skew:
-        upright = upright.rotate(
-            skew, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255
-        )
+    """The page as it was read, from the recorded crop, rotation and skew."""
+    crop = page.get("crop")
+    upright = ocr.replay(
+        image,
+        crop=(crop[0], crop[1], crop[2], crop[3]) if crop else None,
+        rotation=int(page.get("rotation", 0)),
+        skew=float(page.get("skew", 0.0)),
+    )
     expected = (int(page.get("width", upright.width)), int(page.get("height", upright.height)))
     if upright.size != expected:
         log.info("page image %s differs from the reading's %s: scaled", upright.size, expected)

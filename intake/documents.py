@@ -49,6 +49,7 @@ class PageText:
     words: list[Word] = field(default_factory=list)
     rotation: int = 0  # degrees the page was turned (clockwise) before reading
     skew: float = 0.0  # degrees of deskew applied
+    crop: Box | None = None  # part of the upload's (upright-by-EXIF, grey) image that was read
 
     @property
     def mean_confidence(self) -> float:

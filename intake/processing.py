@@ -209,6 +209,7 @@ def reading_from_json(data: dict[str, Any]) -> DocumentReading:
             ],
             rotation=p.get("rotation", 0),
             skew=p.get("skew", 0.0),
+            crop=tuple(p["crop"]) if p.get("crop") else None,
         )
         for p in data.get("pages", [])
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops, ImageDraw
 
 from intake import ocr
 from intake.documents import TextSource
@@ -107,3 +107,49 @@ def test_images_in_other_modes_are_left_to_pytesseract() -> None:
     image = Image.new("RGBA", (8, 8))
     with ocr._input_file(image) as source:
         assert source is image
+
+
+def test_content_box_keeps_all_ink_with_a_margin_and_leaves_blank_and_full_pages() -> None:
+    page = Image.new("L", (2480, 3508), 245)
+    assert ocr.content_box(page) is None  # nothing to read: nothing to cut
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((300, 400, 1200, 1000), fill=40)  # a card's ink
+    draw.rectangle((1500, 1300, 1510, 1310), fill=90)  # a faint mark well away from it
+    draw.rectangle((0, 0, 2479, 15), fill=20)  # a scanner's edge shadow
+    box = ocr.content_box(page)
+    assert box is not None
+    margin = 0.03 * 3508
+    assert box[0] <= 300 - margin
+    assert box[1] <= 400 - margin  # the shadow is not ink
+    assert box[1] > 20
+    assert box[2] >= 1510 + margin
+    assert box[3] >= 1310 + margin
+    assert (box[2] - box[0]) * (box[3] - box[1]) < 0.3 * page.width * page.height
+    draw.rectangle((150, 200, 2330, 3300), fill=30)  # ink nearly everywhere
+    assert ocr.content_box(page) is None
+
+
+def test_an_identity_scan_is_read_from_its_ink_and_the_case_view_replays_the_same_image(
+    corpus: Path,
+) -> None:
+    upload = Image.open(
+        corpus / "anmeldung-dev" / "case-031" / "documents" / "personalausweis_1.jpg"
+    )
+    uncut = ocr.run_tesseract(upload.convert("L"))
+    page, prepared, rotation, skew = ocr.read_page(upload)
+    assert page.crop is not None
+    x0, y0, x1, y1 = page.crop
+    assert (x1 - x0) * (y1 - y0) < 0.4 * upload.width * upload.height
+    for word in uncut.words:  # nothing read on the whole page lies outside the cut
+        if word.confidence > 0.6 and len(word.text) >= 3:
+            assert x0 < word.box[0], word
+            assert word.box[2] < x1, word
+            assert y0 < word.box[1], word
+            assert word.box[3] < y1, word
+    wanted = {w.text for w in uncut.words if w.confidence > 0.9 and len(w.text) >= 4}
+    read = {w.text for w in page.words}
+    assert len(wanted & read) >= 0.9 * len(wanted), wanted - read
+    assert (page.width, page.height) == prepared.size
+    again = ocr.replay(upload, crop=page.crop, rotation=rotation, skew=skew)
+    assert again.size == prepared.size
+    assert ImageChops.difference(again, prepared).getbbox() is None
