@@ -51,6 +51,11 @@ class Settings(BaseSettings):
         default=None,
         description="Prefect API of an external server; default: the embedded one",
     )
+    prefect_database_url: str | None = Field(
+        default=None,
+        description="database of the embedded Prefect server; default: SQLite in the data "
+        "directory. PostgreSQL: postgresql+asyncpg://user:pass@host/db",
+    )
     public_url: str | None = Field(
         default=None, description="Base URL citizens see in e-mails and links"
     )
@@ -121,6 +126,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'servicepoint.db'}"
+
+    @property
+    def effective_prefect_database_url(self) -> str:
+        if self.prefect_database_url:
+            return self.prefect_database_url
+        return f"sqlite+aiosqlite:///{self.prefect_home / 'prefect.db'}"
 
     @property
     def effective_prefect_api_url(self) -> str:

@@ -106,8 +106,7 @@ def child_environment(settings: Settings) -> dict[str, str]:
             "PREFECT_UI_API_URL": settings.effective_prefect_api_url,
             "PREFECT_SERVER_API_HOST": "127.0.0.1",
             "PREFECT_SERVER_API_PORT": str(settings.prefect_port),
-            "PREFECT_API_DATABASE_CONNECTION_URL": "sqlite+aiosqlite:///"
-            + str(settings.prefect_home / "prefect.db"),
+            "PREFECT_API_DATABASE_CONNECTION_URL": settings.effective_prefect_database_url,
             **{name: env.get(name, value) for name, value in PREFECT_SERVER_DEFAULTS.items()},
             "PREFECT_RUNNER_POLL_FREQUENCY": env.get("PREFECT_RUNNER_POLL_FREQUENCY", "1"),
             "PREFECT_LOGGING_COLORS": "false",

@@ -182,3 +182,15 @@ def test_migrations_and_accounts_on_postgresql(postgres_url: str, tmp_path: Path
         assert generated
         assert auth.verify_password(user.password_hash, generated)
         assert "servicepoint.application.pg" in [r.resource_id for r in events.pending(session)]
+
+
+def test_the_embedded_prefect_server_gets_its_database_from_the_settings(tmp_path: Path) -> None:
+    from servicepoint.stack import child_environment
+
+    default = child_environment(Settings(data_dir=tmp_path))
+    assert default["PREFECT_API_DATABASE_CONNECTION_URL"] == (
+        f"sqlite+aiosqlite:///{tmp_path.resolve() / 'prefect' / 'prefect.db'}"
+    )
+    postgres = "postgresql+asyncpg://prefect:geheim@db.intern/prefect"
+    chosen = child_environment(Settings(data_dir=tmp_path, prefect_database_url=postgres))
+    assert chosen["PREFECT_API_DATABASE_CONNECTION_URL"] == postgres
