@@ -128,7 +128,7 @@ def build_children(settings: Settings) -> list[Child]:
             [
                 python,
                 "-m",
-                "prefect",
+                "servicepoint.prefect_server",  # Prefect's CLI, shorter SQLite lock wait
                 "server",
                 "start",
                 "--host",

@@ -194,3 +194,41 @@ def test_the_embedded_prefect_server_gets_its_database_from_the_settings(tmp_pat
     postgres = "postgresql+asyncpg://prefect:geheim@db.intern/prefect"
     chosen = child_environment(Settings(data_dir=tmp_path, prefect_database_url=postgres))
     assert chosen["PREFECT_API_DATABASE_CONNECTION_URL"] == postgres
+
+
+async def test_the_embedded_prefect_server_waits_for_a_sqlite_lock_at_most_5_seconds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    import sqlalchemy
+    from prefect.server.database.configurations import AioSqliteConfiguration
+
+    from servicepoint import prefect_server
+
+    monkeypatch.setattr(  # restored after the test
+        AioSqliteConfiguration, "setup_sqlite", AioSqliteConfiguration.setup_sqlite
+    )
+    prefect_server.shorten_sqlite_busy_timeout()
+    prefect_server.shorten_sqlite_busy_timeout()  # twice is once
+    path = tmp_path / "prefect.db"
+    config = AioSqliteConfiguration(f"sqlite+aiosqlite:///{path}")
+    engine = await config.engine()
+    try:
+        async with engine.connect() as connection:
+            busy = await connection.exec_driver_sql("PRAGMA busy_timeout")
+            assert busy.scalar() == prefect_server.SQLITE_BUSY_MS
+            await connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            await connection.commit()
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        started = time.monotonic()
+        with pytest.raises(sqlalchemy.exc.OperationalError, match="database is locked"):
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+        waited = time.monotonic() - started
+        holder.rollback()
+        holder.close()
+        assert 4.5 <= waited < 30  # Prefect's own setting would wait 60 s
+    finally:
+        await engine.dispose()

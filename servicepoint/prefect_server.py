@@ -1,0 +1,49 @@
+"""The embedded Prefect server: Prefect's own command line, with a short SQLite busy timeout.
+
+Prefect sets ``PRAGMA busy_timeout = 60000`` on every SQLite connection of its server.
+Measured with gdb during the server's 60-second stalls (docs/operations.md): the event
+loop's thread frees a cursor of a connection whose worker thread is waiting for the
+write lock. Freeing it waits for that connection's mutex while holding the GIL, so no
+other thread of the server runs, the connection that holds the write lock cannot finish,
+and everything waits until the busy timeout ends. With a timeout of ``SQLITE_BUSY_MS``
+the same stall lasts at most that long; the statement that waited fails with "database
+is locked", and Prefect's services and clients retry it.
+
+PostgreSQL (``SERVICEPOINT_PREFECT_DATABASE_URL``) is not affected; nothing changes there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SQLITE_BUSY_MS = 5000
+
+
+def shorten_sqlite_busy_timeout(milliseconds: int = SQLITE_BUSY_MS) -> None:
+    """Make every SQLite connection the Prefect server opens from now on wait at most
+    ``milliseconds`` for a lock (idempotent)."""
+    from prefect.server.database.configurations import AioSqliteConfiguration
+
+    prefect_setup = AioSqliteConfiguration.setup_sqlite
+    if getattr(prefect_setup, "busy_ms", None) == milliseconds:
+        return
+
+    def setup_sqlite(self: AioSqliteConfiguration, conn: Any, record: Any) -> None:
+        prefect_setup(self, conn, record)
+        cursor = conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(milliseconds)};")
+        cursor.close()
+
+    setup_sqlite.busy_ms = milliseconds  # type: ignore[attr-defined]
+    AioSqliteConfiguration.setup_sqlite = setup_sqlite  # type: ignore[method-assign]
+
+
+def main() -> None:
+    shorten_sqlite_busy_timeout()
+    from prefect.cli import app
+
+    app()
+
+
+if __name__ == "__main__":
+    main()
