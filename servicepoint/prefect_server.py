@@ -38,6 +38,14 @@ def shorten_sqlite_busy_timeout(milliseconds: int = SQLITE_BUSY_MS) -> None:
     AioSqliteConfiguration.setup_sqlite = setup_sqlite  # type: ignore[method-assign]
 
 
+def create_app() -> Any:
+    """Prefect's server application with the shorter lock wait (for ``uvicorn --factory``)."""
+    shorten_sqlite_busy_timeout()
+    from prefect.server.api.server import create_app as prefect_app
+
+    return prefect_app()
+
+
 def main() -> None:
     shorten_sqlite_busy_timeout()
     from prefect.cli import app

@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -107,6 +108,36 @@ def db_session(savepoint_engine: Engine) -> Iterator[Session]:
         connection.close()
 
 
+@contextmanager
+def _harness_server_waits_5_seconds_for_sqlite_locks() -> Iterator[None]:
+    """Start the harness's Prefect server through ``servicepoint.prefect_server:create_app``.
+
+    The harness runs Prefect's server app on SQLite in a uvicorn subprocess, with
+    Prefect's 60 s lock wait; the embedded stack waits 5 s (docs/operations.md: the
+    60-second freezes). Only the factory argument of the harness's launch is swapped.
+    """
+    import prefect.server.api.server as prefect_server
+
+    real = prefect_server.subprocess
+
+    class _Launcher:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        @staticmethod
+        def Popen(args: list[str], **options: Any) -> Any:  # noqa: N802 (subprocess's name)
+            ours = "servicepoint.prefect_server:create_app"
+            swapped = [ours if a == "prefect.server.api.server:create_app" else a for a in args]
+            assert ours in swapped, "Prefect's harness no longer launches its app factory"
+            return real.Popen(args=swapped, **options)
+
+    prefect_server.subprocess = _Launcher()  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        prefect_server.subprocess = real
+
+
 @pytest.fixture(scope="session")
 def prefect_api_url() -> Iterator[str]:
     """One real Prefect server for the whole session (it takes seconds to start)."""
@@ -120,6 +151,7 @@ def prefect_api_url() -> Iterator[str]:
     # Flow heartbeats off: a synchronous flow run would otherwise pay ~1 s at exit.
     with (
         temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+        _harness_server_waits_5_seconds_for_sqlite_locks(),
         prefect_test_harness(server_startup_timeout=120),
     ):
         url = str(PREFECT_API_URL.value())
