@@ -265,9 +265,14 @@ def _downscale(image: Image.Image, max_side: int) -> Image.Image:
     return image.resize(size, Image.Resampling.BILINEAR)
 
 
-def _ink_mask(gray: Image.Image) -> Image.Image:
+def _upright_gray(image: Image.Image) -> Image.Image:
+    """The upload's image turned as its EXIF says, in grey: what every page step starts from."""
+    return ImageOps.grayscale(ImageOps.exif_transpose(image) or image)
+
+
+def _ink_mask(gray: Image.Image, max_side: int = _DESKEW_WIDTH) -> Image.Image:
     """Binarised copy in which ink is white (255) and paper black, at a small size."""
-    small = _downscale(gray, _DESKEW_WIDTH)
+    small = _downscale(gray, max_side)
     histogram = small.histogram()
     total = sum(histogram) or 1
     mean = sum(i * n for i, n in enumerate(histogram)) / total
@@ -355,13 +360,9 @@ def content_box(gray: Image.Image) -> Box | None:
     along the image border (scanner shadows) is not looked at. Everything within
     _CONTENT_MARGIN of the ink stays, so faint marks next to the text are kept.
     """
-    small = _downscale(gray, 1000)
-    scale = gray.width / small.width
-    histogram = small.histogram()
-    total = sum(histogram) or 1
-    threshold = sum(i * n for i, n in enumerate(histogram)) / total * 0.75
-    mask = small.point(lambda v: 255 if v < threshold else 0)
-    edge = max(2, round(_CONTENT_EDGE * max(small.size)))
+    mask = _ink_mask(gray, 1000)
+    scale = gray.width / mask.width
+    edge = max(2, round(_CONTENT_EDGE * max(mask.size)))
     inner = mask.crop((edge, edge, mask.width - edge, mask.height - edge)).getbbox()
     if inner is None:
         return None
@@ -380,7 +381,7 @@ def content_box(gray: Image.Image) -> Box | None:
 def replay(image: Image.Image, *, crop: Box | None, rotation: int, skew: float) -> Image.Image:
     """The page image a reading's boxes refer to, from the upload's image and the
     reading's recorded crop, rotation and skew (what read_page did, without OCR)."""
-    gray = ImageOps.grayscale(ImageOps.exif_transpose(image) or image)
+    gray = _upright_gray(image)
     prepared = rotate_clockwise(cut_and_scale(gray, crop, resolution_factor(gray.size)), rotation)
     return _rotated(prepared, skew) if skew else prepared
 
@@ -390,7 +391,7 @@ def prepare_page(image: Image.Image, *, timeout: float = 30.0) -> tuple[Image.Im
 
     Returns (image, rotation, skew); OCR boxes refer to the returned image.
     """
-    gray = normalise_resolution(ImageOps.grayscale(ImageOps.exif_transpose(image) or image))
+    gray = normalise_resolution(_upright_gray(image))
     rotation = detect_orientation(gray, timeout=timeout)
     upright = rotate_clockwise(gray, rotation)
     straight, skew = deskew(upright)
@@ -421,7 +422,7 @@ def read_page(
     the text refer to the prepared image, which ``replay`` makes again from the
     upload and the page's recorded crop, rotation and skew.
     """
-    whole = ImageOps.grayscale(ImageOps.exif_transpose(image) or image)
+    whole = _upright_gray(image)
     crop = content_box(whole)
     gray = cut_and_scale(whole, crop, resolution_factor(whole.size))
     # The skew is measured on the whole page: its text lines are longer than the cut's.

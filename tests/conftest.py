@@ -170,6 +170,16 @@ def _pg_bin() -> Path:
     return versions[-1].parent
 
 
+def _create_database(port: int, name: str) -> None:
+    """A new database, owned by 'servicepoint', in the throw-away cluster on ``port``."""
+    subprocess.run(
+        [str(_pg_bin() / "createdb"), "-h", "127.0.0.1", "-p", str(port)]
+        + ["-U", "servicepoint", name],
+        check=True,
+        capture_output=True,
+    )
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A throw-away PostgreSQL cluster on a free port, owned by the 'postgres' user."""
@@ -204,20 +214,7 @@ def postgres_url() -> Iterator[str]:
         capture_output=True,
     )
     try:
-        subprocess.run(
-            [
-                str(bin_dir / "createdb"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-U",
-                "servicepoint",
-                "servicepoint",
-            ],
-            check=True,
-            capture_output=True,
-        )
+        _create_database(port, "servicepoint")
         yield f"postgresql+psycopg://servicepoint@127.0.0.1:{port}/servicepoint"
     finally:
         subprocess.run(
@@ -421,12 +418,7 @@ def own_prefect(tmp_path: Path, postgres_url: str) -> Iterator[PrefectServer]:
         session_runner.stop()
     cluster = make_url(postgres_url)
     name = f"prefect_{uuid.uuid4().hex[:12]}"
-    subprocess.run(
-        [str(_pg_bin() / "createdb"), "-h", str(cluster.host), "-p", str(cluster.port)]
-        + ["-U", str(cluster.username), name],
-        check=True,
-        capture_output=True,
-    )
+    _create_database(cluster.port or 5432, name)
     database = cluster.set(drivername="postgresql+asyncpg", database=name)
     server = PrefectServer(
         tmp_path / "prefect", free_port(), database.render_as_string(hide_password=False)
