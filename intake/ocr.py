@@ -363,6 +363,8 @@ def content_box(gray: Image.Image) -> Box | None:
     mask = _ink_mask(gray, 1000)
     scale = gray.width / mask.width
     edge = max(2, round(_CONTENT_EDGE * max(mask.size)))
+    if min(mask.size) <= 2 * edge:
+        return None  # a few pixels: nothing worth cutting
     inner = mask.crop((edge, edge, mask.width - edge, mask.height - edge)).getbbox()
     if inner is None:
         return None

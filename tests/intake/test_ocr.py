@@ -127,6 +127,8 @@ def test_content_box_keeps_all_ink_with_a_margin_and_leaves_blank_and_full_pages
     assert (box[2] - box[0]) * (box[3] - box[1]) < 0.3 * page.width * page.height
     draw.rectangle((150, 200, 2330, 3300), fill=30)  # ink nearly everywhere
     assert ocr.content_box(page) is None
+    for size in ((1, 1), (3, 3), (10, 2)):  # slivers and dots: left whole, no error
+        assert ocr.content_box(Image.new("L", size, 0)) is None
 
 
 def test_an_identity_scan_is_read_from_its_ink_and_the_case_view_replays_the_same_image(
