@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw
 
 from intake import ocr
-from intake.documents import TextSource
+from intake.documents import PageText, TextSource, Word
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +155,31 @@ def test_an_identity_scan_is_read_from_its_ink_and_the_case_view_replays_the_sam
     again = ocr.replay(upload, crop=page.crop, rotation=rotation, skew=skew)
     assert again.size == prepared.size
     assert ImageChops.difference(again, prepared).getbbox() is None
+
+
+@pytest.mark.parametrize("turned_by", [90, 180, 270])
+def test_a_turned_page_is_read_upright_with_at_most_three_readings(
+    letter_page: Image.Image, turned_by: int
+) -> None:
+    turned = ocr.rotate_clockwise(letter_page, turned_by)
+    before = ocr.CALLS
+
+    page, prepared, rotation, _ = ocr.read_page(turned)
+
+    assert rotation == (360 - turned_by) % 360
+    assert ocr.CALLS - before <= 3  # the reading as uploaded, then the likely turns
+    assert ocr.looks_upright(page)
+    assert "Wohnungsgebers" in page.text
+    assert (page.width, page.height) == prepared.size
+
+
+def test_turns_are_tried_in_the_order_the_words_suggest() -> None:
+    def page_of(boxes: list[tuple[int, int, int, int]]) -> PageText:
+        words = [Word("Wort", 0.5, box, i) for i, box in enumerate(boxes)]
+        return PageText(0, 1000, 1000, TextSource.OCR, "", words)
+
+    standing = page_of([(0, 0, 20, 80)] * 5 + [(0, 0, 80, 20)] * 2)
+    lying = page_of([(0, 0, 80, 20)] * 5 + [(0, 0, 20, 80)] * 2)
+    assert ocr.turn_candidates(standing) == (90, 270, 180)
+    assert ocr.turn_candidates(lying) == (180,)
+    assert ocr.turn_candidates(page_of([])) == (90, 180, 270)
