@@ -39,7 +39,7 @@ def fuzzy_find(pattern: str, text: str, max_errors: int) -> tuple[int, int] | No
     Returns (errors, end index) of the best match with at most ``max_errors``
     insertions, deletions or substitutions, or None.
     """
-    if not pattern:
+    if not pattern or not _may_occur(pattern, text, max_errors):
         return None
     # Myers' bit-parallel form of the same dynamic programme: bit i of the
     # vectors holds the vertical delta (+1 / -1) between rows i and i + 1 of the
@@ -70,6 +70,22 @@ def fuzzy_find(pattern: str, text: str, max_errors: int) -> tuple[int, int] | No
             if errors == 0:
                 return best
     return best
+
+
+def _may_occur(pattern: str, text: str, max_errors: int) -> bool:
+    """Whether ``text`` holds enough of ``pattern``'s letter pairs for a match to be possible.
+
+    Each edit spoils at most two of the pattern's len - 1 overlapping pairs, so a
+    substring within ``max_errors`` edits keeps at least len - 1 - 2 * max_errors of
+    them. Checking that costs a fraction of the full scan, which most searches
+    (a label looked for in every line) would not pass anyway.
+    """
+    needed = len(pattern) - 1 - 2 * max_errors
+    if needed <= 0:
+        return True
+    pairs = {text[i : i + 2] for i in range(len(text) - 1)}
+    present = sum(1 for i in range(len(pattern) - 1) if pattern[i : i + 2] in pairs)
+    return present >= needed
 
 
 def allowed_errors(pattern: str) -> int:

@@ -116,3 +116,27 @@ def test_fuzzy_find_agrees_with_the_full_table() -> None:
             errors = rnd.randint(0, 4)
             expected = _fuzzy_find_by_table(pattern, text, errors)
             assert fuzzy_find(pattern, text, errors) == expected, (pattern, text, errors)
+
+
+def test_fuzzy_find_agrees_with_the_full_table_on_near_misses() -> None:
+    # Texts holding the pattern with up to five edits: the cases where the quick
+    # letter-pair test must not turn a search away that the table would answer.
+    rnd = random.Random(11)
+    alphabet = "abcdefghijklmnopqrstuvwxyz "
+    for _ in range(1500):
+        pattern = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(2, 30)))
+        edited = list(pattern)
+        for _ in range(rnd.randint(0, 5)):
+            at = rnd.randint(0, len(edited))
+            match rnd.choice(("insert", "delete", "replace")):
+                case "insert":
+                    edited.insert(at, rnd.choice(alphabet))
+                case "delete" if at < len(edited):
+                    del edited[at]
+                case "replace" if at < len(edited):
+                    edited[at] = rnd.choice(alphabet)
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 10)))
+        text += "".join(edited) + "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 10)))
+        errors = rnd.randint(0, 5)
+        expected = _fuzzy_find_by_table(pattern, text, errors)
+        assert fuzzy_find(pattern, text, errors) == expected, (pattern, text, errors)
