@@ -10,11 +10,12 @@ is therefore located from the page OCR (lines of ``[A-Z0-9<]`` with fillers),
 cut out, straightened and cut into its character cells by projection profiles
 (the font is monospaced); the fillers are recognised by their shape, and only
 the remaining glyphs are OCRed, packed tightly into short lines as ordinary
-text is. The known cell layout aligns every OCR answer to its column, several
-readings vote per cell, glyphs in doubt are compared with the zone's own
-glyphs of known identity (digits under a passing check digit, letters of the
-name), and :mod:`intake.mrz` repairs look-alikes with field semantics and check
-digits. A page read upside down (fillers read as ``>``) is turned and read again.
+text is. The known cell layout aligns every OCR answer to its column; a first
+reading that verifies completely is taken, else several readings vote per cell,
+glyphs in doubt are compared with the zone's own glyphs of known identity
+(digits under a passing check digit, letters of the name), and :mod:`intake.mrz`
+repairs look-alikes with field semantics and check digits. A page read upside
+down (fillers read as ``>``) is turned and read again.
 
 Reading the visual zone. Labels (``Name / Surname``, ``Geburtstag / Date of
 birth`` ...) anchor the values printed below them in the page OCR; values that
@@ -59,9 +60,14 @@ logger = logging.getLogger(__name__)
 
 MRZ_WHITELIST = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
 _GLYPH_HEIGHT = 48  # pixels; crops are scaled so that MRZ glyphs have this height
-# OCR passes over the glyph sheet: (tesseract model, longest sheet line, scale).
-_MRZ_PASSES = (("eng", 8, 1.0), ("deu", 12, 1.0))
-_MRZ_EXTRA_PASSES = (("eng", 5, 0.75), ("deu", 6, 1.25))  # when the first two do not verify
+# OCR passes over the glyph sheet: (tesseract model, longest sheet line, scale), in
+# stages. A stage runs only while the zone is not verified: the first pass alone
+# must verify completely (see _verified), later stages need every check digit.
+_MRZ_STAGES = (
+    (("eng", 8, 1.0),),
+    (("deu", 12, 1.0),),
+    (("eng", 5, 0.75), ("deu", 6, 1.25)),
+)
 
 
 # ----------------------------------------------------------------- image helpers
@@ -879,16 +885,32 @@ def _mrz_format(cells: _MrzCells) -> str:
 def _mrz_from_cells(
     cells: _MrzCells, reference: date | None, timeout: float
 ) -> tuple[Repair, list[Cell], set[Cell]] | None:
-    """Read, vote, refine by shape and repair; a zone that fails gets more OCR passes."""
+    """Read, vote, refine by shape and repair; a zone not yet verified gets more OCR passes."""
     fmt = _mrz_format(cells)
     votes = _CellVotes(cells)
     outcome = None
-    for passes in (_MRZ_PASSES, _MRZ_EXTRA_PASSES):
+    for passes in _MRZ_STAGES:
         read_mrz_cells(cells, votes, passes, timeout=timeout)
         outcome = _decide_mrz(cells, votes, fmt, reference)
-        if outcome is None or outcome[0].result.valid:
+        if outcome is None or _verified(outcome, votes.passes):
             break
     return outcome
+
+
+def _verified(outcome: tuple[Repair, list[Cell], set[Cell]], passes: int) -> bool:
+    """Whether a reading needs no further pass.
+
+    After several passes every check digit must pass. A single pass must also have
+    read every glyph and needed no character chosen by the check digits: then each
+    field under a check digit is verified, and the names, which no check digit
+    covers, are still compared with the visual zone (a disagreement goes to a
+    clerk). Measured on the dev corpus: where the first pass verified so (34 of 39
+    zones), the two-pass reading was the same in every character.
+    """
+    repaired, guessed, unread = outcome
+    if passes > 1:
+        return repaired.result.valid
+    return repaired.result.valid and not guessed and not unread
 
 
 def _decide_mrz(

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from intake import ocr
+from intake import identity, ocr
 from intake.documents import FieldValue, MRZResult, PageText, TextSource, Word
 from intake.identity import (
     IDENTITY_FIELDS,
@@ -147,10 +147,34 @@ def test_mrz_reading_calls_tesseract_only_through_the_ocr_module() -> None:
     page, image = ocr_page(DEV / "case-012" / "documents" / "reisepass_1.jpg")
     before = ocr.CALLS
     fields, mrz = read_identity([page], [image], reference=date(2026, 10, 1))
-    assert ocr.CALLS - before == 2  # two readings of the cut-out zone, nothing else
+    # One reading of the cut-out zone, nothing else: it verifies completely.
+    assert ocr.CALLS - before == 1
     assert mrz is not None
     assert mrz.valid
     assert fields["surname"].value == "GONZALEZ"  # OCR of the page lost the accent
+
+
+def test_a_zone_the_first_reading_does_not_verify_is_read_again() -> None:
+    # The first reading of this passport's zone fails a check digit.
+    page, image = ocr_page(DEV / "case-020" / "documents" / "reisepass_1.jpg")
+    cells = identity.segment_mrz(*_zone_crop(page, image))
+    assert cells is not None
+    votes = identity._CellVotes(cells)
+    identity.read_mrz_cells(cells, votes, identity._MRZ_STAGES[0])
+    first = identity._decide_mrz(cells, votes, "TD3", date(2026, 10, 1))
+    assert first is None or not identity._verified(first, 1)
+
+    before = ocr.CALLS
+    fields, mrz = read_identity([page], [image], reference=date(2026, 10, 1))
+    assert ocr.CALLS - before >= 2
+    assert mrz is not None
+    assert mrz.valid
+
+
+def _zone_crop(page: PageText, image: Image.Image) -> tuple[Image.Image, float]:
+    rows = identity._mrz_rows(identity.visual_rows(page))
+    box, height = identity._crop_box(rows, image)
+    return image.crop(box), height
 
 
 def test_text_layer_mrz_needs_no_ocr() -> None:
