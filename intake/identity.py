@@ -1364,8 +1364,23 @@ class _Templates:
         return untemplated[0] if len(untemplated) == 1 else None
 
 
-Glyph = npt.NDArray[np.int16]
 _SHIFTS = tuple((dy, dx) for dx in (-2, 0, 2) for dy in (-2, 0, 2))
+
+
+@dataclass(frozen=True, slots=True)
+class Glyph:
+    """A glyph's ink on the zone's glyph canvas, with copies of it moved by small shifts."""
+
+    ink: npt.NDArray[np.bool_]
+    shifted: npt.NDArray[np.bool_]  # one canvas per shift in _SHIFTS
+    amount: int  # inked pixels
+
+    @classmethod
+    def of(cls, pixels: npt.ArrayLike) -> Glyph:
+        """From a black (0) on white (255) canvas."""
+        ink = np.asarray(pixels) == 0
+        shifted = np.stack([np.roll(ink, shift, axis=(0, 1)) for shift in _SHIFTS])
+        return cls(ink, shifted, int(np.count_nonzero(ink)))
 
 
 def _glyph_image(cells: _MrzCells, box: Box, size: tuple[int, int]) -> Glyph:
@@ -1373,15 +1388,14 @@ def _glyph_image(cells: _MrzCells, box: Box, size: tuple[int, int]) -> Glyph:
     canvas = Image.new("L", size, 255)
     glyph = cells.binary.crop(box)
     canvas.paste(glyph, ((size[0] - glyph.width) // 2, (size[1] - glyph.height) // 2))
-    return np.asarray(canvas, dtype=np.int16)
+    return Glyph.of(np.asarray(canvas))
 
 
 def _glyph_distance(a: Glyph, b: Glyph) -> float:
     """Differing pixels over the ink of both glyphs (0 same, 1 disjoint), best of small shifts
     (the shifted glyph wraps around the canvas edges, which are blank)."""
-    ink = int(np.count_nonzero(a == 0) + np.count_nonzero(b == 0)) or 1
-    best = min(int(np.abs(a - np.roll(b, shift, axis=(0, 1))).sum()) for shift in _SHIFTS)
-    return best / 255 / ink
+    differing = np.count_nonzero(b.shifted ^ a.ink, axis=(1, 2))
+    return int(differing.min()) / (a.amount + b.amount or 1)
 
 
 def _certain_cells(lines: Sequence[str], fmt: str, votes: _CellVotes) -> dict[Cell, str]:

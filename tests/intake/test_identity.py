@@ -227,7 +227,11 @@ def test_nothing_to_read_gives_nothing() -> None:
 
 
 def test_glyph_distance_is_zero_for_a_small_shift_and_one_for_disjoint_ink() -> None:
-    from intake.identity import _glyph_distance
+    from intake.identity import Glyph
+    from intake.identity import _glyph_distance as distance
+
+    def _glyph_distance(a: np.ndarray, b: np.ndarray) -> float:
+        return distance(Glyph.of(a), Glyph.of(b))
 
     canvas = np.full((20, 16), 255, dtype=np.int16)
     bar = canvas.copy()
