@@ -112,12 +112,12 @@ def _binarise(gray: Image.Image, radius: int) -> Image.Image:
 
 def _row_profile(binary: Image.Image) -> list[int]:
     """Ink per pixel row, 0..255 (share of the row that is ink)."""
-    inverted = ImageOps.invert(binary)
+    inverted = ImageChops.invert(binary)
     return list(inverted.resize((1, binary.height), Image.Resampling.BOX).tobytes())
 
 
 def _column_profile(binary: Image.Image) -> list[int]:
-    inverted = ImageOps.invert(binary)
+    inverted = ImageChops.invert(binary)
     return list(inverted.resize((binary.width, 1), Image.Resampling.BOX).tobytes())
 
 
@@ -138,7 +138,7 @@ def _runs(profile: Sequence[int], minimum: int) -> list[tuple[int, int]]:
 
 def _ink_box(binary: Image.Image, box: Box) -> Box | None:
     """The tight box around the ink inside ``box``."""
-    inner = ImageOps.invert(binary.crop(box)).getbbox()
+    inner = ImageChops.invert(binary.crop(box)).getbbox()
     if inner is None:
         return None
     return (box[0] + inner[0], box[1] + inner[1], box[0] + inner[2], box[1] + inner[3])
