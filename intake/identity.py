@@ -902,10 +902,13 @@ def _verified(outcome: tuple[Repair, list[Cell], set[Cell]], passes: int) -> boo
 
     After several passes every check digit must pass. A single pass must also have
     read every glyph and needed no character chosen by the check digits: then each
-    field under a check digit is verified, and the names, which no check digit
-    covers, are still compared with the visual zone (a disagreement goes to a
-    clerk). Measured on the dev corpus: where the first pass verified so (34 of 39
-    zones), the two-pass reading was the same in every character.
+    field under a check digit is verified. The letters no check digit covers (names,
+    country codes) would not change with a second pass either: where two passes
+    disagree on such a letter, the first pass's reading wins the tie
+    (``_vote_lines``), and the glyph shapes settle only digits, mixed columns and
+    unread cells. Names are compared with the visual zone as always (a disagreement
+    goes to a clerk). Measured on the dev corpus: where the first pass verified so
+    (34 of 39 zones), the two-pass reading was the same in every character.
     """
     repaired, guessed, unread = outcome
     if passes > 1:
