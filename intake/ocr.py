@@ -175,23 +175,17 @@ def rotate_clockwise(image: Image.Image, degrees: int) -> Image.Image:
     return image.transpose(method)
 
 
-def detect_orientation(
-    image: Image.Image, *, timeout: float = 30.0, upright_doubtful: bool = False
-) -> int:
+def detect_orientation(image: Image.Image, *, timeout: float = 30.0) -> int:
     """Clockwise degrees (0/90/180/270) the image must be turned to stand upright.
 
-    Tesseract's OSD is asked first, unless the caller has already seen the page
-    read badly at 0° (``upright_doubtful``). A confident "upright" is accepted as
-    is (the common case costs one call). Any other answer is checked by reading:
+    Tesseract's OSD is asked first. A confident "upright" is accepted as is (the
+    common case costs one call). Any other answer is checked by reading:
     OSD is easily fooled on sparse pages such as an identity card on a scanner bed
     (it flips them by 180°) and gives up on very little text, so the candidates
     are read on a downscaled copy and the one with the most confident horizontal
     text wins.
     """
     gray = ImageOps.grayscale(image)
-    if upright_doubtful:
-        # OSD has no way to say "not 0°, but I do not know": read every way.
-        return _orientation_by_reading(gray, (0, 90, 180, 270), timeout=timeout)
     proposal = _osd_rotation(gray, timeout=timeout)
     if proposal == 0:
         return 0
@@ -447,9 +441,9 @@ def read_page(
     turned until a reading looks upright, else the most confident reading is kept.
     A page lying on its side costs two or three readings, where asking for the
     orientation first (``detect_orientation``) cost five or six. Returns (text,
-    prepared image, rotation, skew); the boxes of
-    the text refer to the prepared image, which ``replay`` makes again from the
-    upload and the page's recorded crop, rotation and skew.
+    prepared image, rotation, skew); the boxes of the text refer to the prepared
+    image, which ``replay`` makes again from the upload and the page's recorded
+    crop, rotation and skew.
     """
     whole = _upright_gray(image)
     crop = content_box(whole)
@@ -459,15 +453,17 @@ def read_page(
     page = run_tesseract(straight, lang=lang, timeout=timeout)
     rotation = 0
     if not looks_upright(page):
+        # The first turn that reads upright, else the most confident reading.
         tried = [(orientation_score(page), 0, page, straight, skew)]
         for turn in turn_candidates(page):
             turned, turned_skew = deskew(rotate_clockwise(gray, turn))
             reading = run_tesseract(turned, lang=lang, timeout=timeout)
             tried.append((orientation_score(reading), turn, reading, turned, turned_skew))
             if looks_upright(reading):
+                chosen = tried[-1]
                 break
-        # The first turn that reads upright, else the most confident reading.
-        chosen = tried[-1] if looks_upright(tried[-1][2]) else max(tried, key=lambda t: t[0])
+        else:
+            chosen = max(tried, key=lambda t: t[0])
         _, rotation, page, straight, skew = chosen
     page.rotation, page.skew, page.crop = rotation, skew, crop
     return page, straight, rotation, skew
