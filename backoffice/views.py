@@ -30,6 +30,7 @@ from backoffice.casefile import N_
 from backoffice.formatting import Formatter
 from intake import processing
 from intake import service as intake_service
+from intake.assistant import service as assistant_service
 from intake.models import Application, Document, Status
 from intake.services import ServiceDefinition, get_service, service_ids
 from intake.services.base import ReasonCode
@@ -730,8 +731,12 @@ def audit(
 @router.get("/verwaltung", response_class=HTMLResponse)
 def admin_dashboard(request: Request, session: SessionDep, user: PageAdmin) -> HTMLResponse:
     figures = dashboard.figures(session, _now())
+    summary = assistant_service.unanswered_summary(session)
     return _page(
-        request, "backoffice/dashboard.html", user, {"section": "dashboard", "figures": figures}
+        request,
+        "backoffice/dashboard.html",
+        user,
+        {"section": "dashboard", "figures": figures, "summary": summary},
     )
 
 

@@ -29,6 +29,8 @@ _HERE = Path(__file__).resolve().parent
 # is skipped, so domains can land one at a time.
 ROUTER_MODULES = (
     "intake.api",
+    "intake.assistant.api",
+    "intake.assistant.views",
     "intake.views",
     "backoffice.api",
     "backoffice.views",

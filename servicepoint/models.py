@@ -1,6 +1,7 @@
 """Imports every table of every domain, so Alembic and tests see the whole schema."""
 
 from backoffice.models import DocumentRequest
+from intake.assistant.models import UnansweredQuestion
 from intake.models import Application, AuditEntry, Document, Notification
 from servicepoint.auth import User
 from servicepoint.events import OutboxEvent
@@ -19,6 +20,7 @@ __all__ = [
     "OutboxEvent",
     "Tutorial",
     "TutorialDailyCount",
+    "UnansweredQuestion",
     "User",
     "WebSession",
 ]

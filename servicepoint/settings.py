@@ -114,6 +114,7 @@ class Settings(BaseSettings):
 
     # --- requests ------------------------------------------------------------------------------
     submissions_per_minute: int = 10
+    assistant_questions_per_minute: int = 30  # per client, the assistant's API and pages
 
     @field_validator("data_dir")
     @classmethod

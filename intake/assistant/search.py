@@ -1,0 +1,212 @@
+"""Ranking the knowledge for a question: BM25 (``bm25s``) over stems, plus character
+n-grams for compounds and typos, and how well the best entry covers the question.
+
+Ranking and confidence are separate on purpose. BM25 orders the entries, but its score
+has no fixed scale: an out-of-scope question still has a "best" entry. The confidence is
+the share of the question's words (weighted by how rare they are in the knowledge) that
+the best entry contains, exactly, through a synonym, a typo-corrected form or most of the
+word's n-grams (a compound). A question whose rare words the entry lacks ("Führerschein",
+"Hundesteuer") scores low and is handed to a person. The threshold and the weights are
+measured on ``tests/intake/assistant/questions_tuning.yaml`` (``bench/assistant_quality.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+import bm25s
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from intake.assistant import language
+from intake.assistant.knowledge import Document, Knowledge
+
+NGRAM = 4
+
+
+@dataclass(frozen=True)
+class Config:
+    """The search's switches; the defaults are what won on the tuning set."""
+
+    fold: bool = True
+    stem: bool = True
+    synonyms: bool = True
+    typos: bool = True
+    ngrams: bool = True
+    ngram_weight: float = 0.3
+    kind_weight: dict[str, float] = field(
+        default_factory=lambda: {"faq": 1.0, "service": 0.5, "fact": 0.5, "tutorial": 0.4}
+    )
+    threshold: float = 0.4
+    prefix_stems: dict[str, int] | None = None  # None: language.PREFIX_STEMS
+    index_answers: bool = False  # search a FAQ entry's answers too, not only its questions
+    specific: float = 10.0  # matched weight at which a match counts as specific enough
+    unknown_weight: float = 1.0  # a word the knowledge lacks, relative to the rarest known
+
+    def but(self, **changes: object) -> Config:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Hit:
+    document: Document
+    score: float
+    confidence: float
+
+
+@dataclass
+class _Group:
+    """One word of the question and the index terms that stand for it."""
+
+    word: str
+    terms: set[str]
+    grams: tuple[str, ...]
+    weight: float = 0.0
+
+
+def _ngrams(word: str) -> list[str]:
+    padded = f"_{word}_"
+    if len(padded) <= NGRAM:
+        return [padded]
+    return [padded[i : i + NGRAM] for i in range(len(padded) - NGRAM + 1)]
+
+
+class Index:
+    """The knowledge's documents as BM25 indexes over terms and over n-grams."""
+
+    def __init__(self, knowledge: Knowledge, config: Config | None = None) -> None:
+        self.knowledge = knowledge
+        self.config = config or Config()
+        self.documents = knowledge.documents
+        term_corpus: list[list[str]] = []
+        gram_corpus: list[list[str]] = []
+        for document in self.documents:
+            terms: list[str] = []
+            grams: list[str] = []
+            texts = document.texts + (document.answer_texts if self.config.index_answers else ())
+            for lang, text in texts:
+                for word, alternatives in self._words(text, lang):
+                    for each in (word, *alternatives):
+                        terms.extend(self._terms(each, lang))
+                        grams.extend(_ngrams(each))
+            term_corpus.append(terms)
+            gram_corpus.append(grams)
+        self.doc_terms = [frozenset(t) for t in term_corpus]
+        self.doc_grams = [frozenset(g) for g in gram_corpus]
+        self.terms = _bm25(term_corpus)
+        self.grams = _bm25(gram_corpus)
+        df: Counter[str] = Counter()
+        for terms_of_doc in self.doc_terms:
+            df.update(terms_of_doc)
+        n = len(self.documents)
+        self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+        self.unknown_idf = self.config.unknown_weight * math.log(1 + (n + 0.5) / 0.5)
+        self.vocabulary = sorted(self.idf)
+        self.kind_weight = np.array(
+            [self.config.kind_weight.get(d.kind, 1.0) for d in self.documents]
+        )
+
+    # --- text to terms ------------------------------------------------------------------
+
+    def _words(self, text: str, lang: str) -> list[tuple[str, list[str]]]:
+        """The text's words, each with the synonyms it also stands for."""
+        if not self.config.fold:
+            return [(w, []) for w in text.casefold().split() if w.isalnum()]
+        found: list[tuple[str, list[str]]] = [(w, []) for w in language.words(text, lang)]
+        if self.config.synonyms:
+            table = self.knowledge.synonyms.get(language.language_of(lang)) or {}
+            by_word = {w: alternatives for w, alternatives in found}
+            # Synonyms also for stop-words ("auf" = open): look at every folded word.
+            for raw in language.fold(text, lang).split():
+                word = raw.strip("?!.,;:()\"'")
+                extra = table.get(word)
+                if not extra:
+                    continue
+                if word in by_word:
+                    by_word[word].extend(extra)
+                else:
+                    found.append((word, list(extra)))
+                    by_word[word] = found[-1][1]
+        return found
+
+    def _terms(self, word: str, lang: str) -> list[str]:
+        if not self.config.stem:
+            return [word]
+        return [language.stem(word, lang, self.config.prefix_stems)]
+
+    def _groups(self, question: str, lang: str) -> list[_Group]:
+        groups: list[_Group] = []
+        readings = [lang] if language.language_of(lang) == "de" else [lang, "de"]
+        for word, alternatives in self._words(question, lang):
+            terms: set[str] = set()
+            for reading in readings:
+                folded = language.fold(word, reading) if self.config.fold else word
+                terms.update(self._terms(folded, reading))
+            if self.config.typos:
+                terms |= self._corrections(terms)
+            for alternative in alternatives:
+                terms.update(self._terms(alternative, lang))
+            known = [self.idf[t] for t in terms if t in self.idf]
+            weight = max(known) if known else self.unknown_idf
+            grams = [g for each in (word, *alternatives) for g in _ngrams(each)]
+            groups.append(_Group(word, terms, tuple(grams), weight))
+        return groups
+
+    def _corrections(self, terms: set[str]) -> set[str]:
+        found: set[str] = set()
+        for term in terms:
+            if term in self.idf or len(term) < 4:
+                continue
+            limit = 1 if len(term) <= 6 else 2
+            match = process.extractOne(
+                term, self.vocabulary, scorer=Levenshtein.distance, score_cutoff=limit
+            )
+            if match is not None:
+                found.add(match[0])
+        return found
+
+    # --- ranking ------------------------------------------------------------------------
+
+    def search(self, question: str, lang: str, limit: int = 3) -> list[Hit]:
+        groups = self._groups(question, lang)
+        if not groups:
+            return []
+        terms = sorted({t for g in groups for t in g.terms})
+        scores = self.terms.get_scores(terms) if terms else np.zeros(len(self.documents))
+        if self.config.ngrams:
+            grams = [g for group in groups for g in group.grams]
+            scores = scores + self.config.ngram_weight * self.grams.get_scores(grams)
+        scores = scores * self.kind_weight
+        order = np.argsort(-scores)[:limit]
+        return [
+            Hit(self.documents[i], float(scores[i]), self._coverage(groups, int(i)))
+            for i in order
+            if scores[i] > 0
+        ]
+
+    def _coverage(self, groups: Iterable[_Group], index: int) -> float:
+        terms, grams = self.doc_terms[index], self.doc_grams[index]
+        total = covered = 0.0
+        for group in groups:
+            total += group.weight
+            if group.terms & terms:
+                covered += group.weight
+            elif self.config.ngrams and group.grams:
+                share = sum(1 for g in group.grams if g in grams) / len(group.grams)
+                if share >= 0.75:  # a compound or a badly typed word, mostly there
+                    covered += group.weight * share * 0.8
+        if not total:
+            return 0.0
+        # A long question must match more than a word or two of the entry; a short one
+        # that is matched whole needs no more.
+        return (covered / total) * min(1.0, covered / min(self.config.specific, total))
+
+
+def _bm25(corpus: list[list[str]]) -> bm25s.BM25:
+    retriever = bm25s.BM25()
+    retriever.index([tokens or [""] for tokens in corpus], show_progress=False)
+    return retriever
