@@ -73,6 +73,7 @@ class Answer:
     handoff: dict[str, str] | None = None
     entry: str | None = None  # the knowledge entry that answered (for the curators)
     personal: bool = False  # the question is about one's own application
+    source_ids: list[str] = field(default_factory=list)  # what ``sources`` cite
 
     def public(self) -> dict[str, Any]:
         """The body of ``POST /api/v1/assistant/ask`` (CONTRACTS §7)."""
@@ -160,11 +161,17 @@ class Assistant:
     ) -> Answer:
         """Answer a cleaned question (see :func:`clean_question`)."""
         index = self.index()
-        chosen = lang if lang in language.LANGUAGES else language.detect(question, fallback)
+        # The question is read in the language it is written in; the answer is given in
+        # the chosen one (Leichte Sprache is German to read).
+        wanted = lang if lang in language.LANGUAGES else None
+        written = (
+            "de-easy" if wanted == "de-easy" else language.detect(question, wanted or fallback)
+        )
+        chosen = wanted or written
         reference, code = REFERENCE.search(question), ACCESS_CODE.search(question)
         if session is not None and reference is not None and code is not None:
             return case_answer(session, index.knowledge, reference.group(0), code.group(0), chosen)
-        hits = index.search(question, chosen, limit=1)
+        hits = index.search(question, written, limit=1)
         if not hits or hits[0].confidence < self.config.threshold:
             confidence = hits[0].confidence if hits else 0.0
             return unknown(index.knowledge, chosen, confidence)
@@ -181,21 +188,25 @@ def unknown(knowledge: Knowledge, lang: str, confidence: float = 0.0) -> Answer:
     )
 
 
-def _cite(knowledge: Knowledge, source_ids: list[str], lang: str) -> list[dict[str, str]]:
+def _cite(
+    knowledge: Knowledge, source_ids: list[str], lang: str
+) -> tuple[list[dict[str, str]], list[str]]:
+    """Title and URL of each source (a tutorial in the asked language where there is
+    one), once each; and the ids of the sources cited."""
     cited: list[dict[str, str]] = []
-    seen: set[str] = set()
+    ids: list[str] = []
     for source_id in source_ids:
         source = knowledge.sources.get(_localized(knowledge, source_id, lang))
-        if source is None or source.url in seen and source.id.startswith("tutorial:"):
+        if source is None:
             continue
-        if any(c["url"] == source.url and c["title"] == source.title(lang)[0] for c in cited):
-            continue
-        seen.add(source.url)
         title, _foreign = source.title(lang)
         if source.id.startswith("page:"):
             title = knowledge.page_title(source.url, lang)
+        ids.append(source.id)
+        if any(c["url"] == source.url for c in cited):
+            continue  # two chapters of one tutorial: one link
         cited.append({"title": title, "url": source.url})
-    return cited
+    return cited, ids
 
 
 def _localized(knowledge: Knowledge, source_id: str, lang: str) -> str:
@@ -232,7 +243,7 @@ def compose(knowledge: Knowledge, document: Document, lang: str, confidence: flo
         source_ids = list(document.sources)
     if german and language.language_of(lang) not in ("de", "en"):
         text = f"{text} ({knowledge.text(lang, 'german_only')})"
-    sources = _cite(knowledge, source_ids, lang)
+    sources, cited_ids = _cite(knowledge, source_ids, lang)
     if document.personal:
         sources = [{"title": knowledge.text(lang, "case_heading"), "url": CASE_URL}]
     return Answer(
@@ -243,6 +254,7 @@ def compose(knowledge: Knowledge, document: Document, lang: str, confidence: flo
         sources=sources,
         entry=document.id,
         personal=document.personal,
+        source_ids=cited_ids,
     )
 
 
