@@ -43,6 +43,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     read.set_defaults(handler=run_read)
 
+    from intake.assistant import cli as assistant_cli
+
+    assistant_cli.register(sub)
+
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from intake.evaluate import (
