@@ -117,10 +117,13 @@ def knowledge_files(data_dir: Path = DATA_DIR) -> tuple[Path, ...]:
     return (CATALOGUE, *own, data_dir / "interface.yaml", *scripts)
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ten times faster
+
+
 def _yaml(path: Path) -> Any:
     try:
         with path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return yaml.load(handle, Loader=_LOADER)  # noqa: S506 (a safe loader)
     except (OSError, yaml.YAMLError) as exc:
         raise KnowledgeError(f"{path.name}: {exc}") from exc
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -113,9 +114,14 @@ def mask(question: str) -> str:
 class Assistant:
     """The knowledge and its index, rebuilt when a knowledge file changes."""
 
-    def __init__(self, data_dir: Path = DATA_DIR, config: Config | None = None) -> None:
+    def __init__(
+        self, data_dir: Path = DATA_DIR, config: Config | None = None, check_every: float = 1.0
+    ) -> None:
         self.data_dir = data_dir
         self.config = config or Config()
+        # A change is seen within ``check_every`` seconds; between checks nothing is read.
+        self.check_every = check_every
+        self._checked = 0.0
         self._lock = threading.Lock()
         self._signature: tuple[tuple[str, int, int], ...] | None = None
         self._index: Index | None = None
@@ -133,6 +139,10 @@ class Assistant:
         return tuple(found)
 
     def index(self) -> Index:
+        now = time.monotonic()
+        if self._index is not None and now - self._checked < self.check_every:
+            return self._index
+        self._checked = now
         signature = self._current_signature()
         if self._index is not None and signature == self._signature:
             return self._index

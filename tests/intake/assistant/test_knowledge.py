@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,7 @@ def _touch_later(path: Path) -> None:
 
 
 def test_a_changed_file_rebuilds_the_index_without_a_restart(data_dir: Path) -> None:
-    assistant = Assistant(data_dir)
+    assistant = Assistant(data_dir, check_every=0.2)
     before = assistant.ask("Wo ist das Fundbüro?", "de")
     assert before.answered is False
     assert assistant.builds == 1
@@ -51,6 +52,7 @@ def test_a_changed_file_rebuilds_the_index_without_a_restart(data_dir: Path) -> 
     faq = data_dir / "faq.yaml"
     faq.write_text(faq.read_text(encoding="utf-8") + NEW_ENTRY, encoding="utf-8")
     _touch_later(faq)
+    time.sleep(0.25)  # the files are looked at every check_every seconds, not more often
     after = assistant.ask("Wo ist das Fundbüro?", "de")
     assert assistant.builds == 2
     assert after.answered is True
@@ -59,7 +61,7 @@ def test_a_changed_file_rebuilds_the_index_without_a_restart(data_dir: Path) -> 
 
 
 def test_a_broken_file_keeps_the_last_good_index(data_dir: Path) -> None:
-    assistant = Assistant(data_dir)
+    assistant = Assistant(data_dir, check_every=0)
     assert assistant.ask("Was kostet ein Reisepass?", "de").answered
     facts = data_dir / "facts.yaml"
     facts.write_text("facts: [ {", encoding="utf-8")
