@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -93,15 +94,22 @@ def browser() -> Iterator[Any]:
             instance.close()
 
 
-@pytest.fixture
-def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server.url, locale="de-DE")
+@contextmanager
+def open_page(browser: Any, base_url: str, **options: Any) -> Iterator[Any]:
+    """A page in a fresh browser context (German locale; ``options`` for the context)."""
+    context = browser.new_context(base_url=base_url, locale="de-DE", **options)
     page = context.new_page()
     page.set_default_timeout(15_000)
     try:
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
+    with open_page(browser, live_server.url) as page:
+        yield page
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:
