@@ -4,9 +4,10 @@ from backoffice.models import DocumentRequest
 from intake.models import Application, AuditEntry, Document, Notification
 from servicepoint.auth import User
 from servicepoint.events import OutboxEvent
+from servicepoint.ratelimit import RateLimit
 from servicepoint.sessions import WebSession
 from tutorials.models import Tutorial, TutorialDailyCount
-from video.models import Consultation, ConsultationSlot
+from video.models import Consultation, ConsultationSlot, VideoNode, VideoPlacement
 
 __all__ = [
     "Application",
@@ -17,8 +18,11 @@ __all__ = [
     "Document",
     "Notification",
     "OutboxEvent",
+    "RateLimit",
     "Tutorial",
     "TutorialDailyCount",
     "User",
+    "VideoNode",
+    "VideoPlacement",
     "WebSession",
 ]
