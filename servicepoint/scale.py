@@ -140,11 +140,41 @@ def prefect_command(layout: ScaleLayout, *args: str) -> list[str]:
     return [sys.executable, "-m", "servicepoint.prefect_server", *args]
 
 
+def flow_run_command(warm: bool) -> str:
+    """How a worker starts a flow run, in this installation's interpreter.
+
+    Without a command Prefect's process worker starts two interpreters per flow run (a
+    workspace supervisor, then the engine), each importing Prefect: measured on the
+    loaded 2-core machine, a minute from submission to the flow's first line. Warm:
+    ``flows.warm_start`` has the worker's warm process fork the run instead (it falls
+    back to the engine command when no warm process runs).
+    """
+    module = "flows.warm_start" if warm else "prefect.engine"
+    return f"{sys.executable} -m {module}"
+
+
+def write_job_template(path: Path, warm: bool) -> Path:
+    """The process pool's base job template with :func:`flow_run_command` as default."""
+    import json
+
+    from prefect.workers.process import ProcessWorker
+
+    template = ProcessWorker.get_default_base_job_template()
+    template["variables"]["properties"]["command"]["default"] = flow_run_command(warm)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(template, indent=2), encoding="utf-8")
+    return path
+
+
 def register_deployments(layout: ScaleLayout, say: Callable[[str], None]) -> None:
     """Create the process work pool and ``prefect deploy --all`` of ``prefect.yaml``."""
     env = layout.environment(layout.root / "deploy")
+    template = write_job_template(
+        layout.root / "deploy" / "base-job-template.json", layout.settings.warm_flow_runs
+    )
+    create = ["work-pool", "create", POOL, "--type", "process", "--overwrite"]
     steps = [
-        prefect_command(layout, "work-pool", "create", POOL, "--type", "process", "--overwrite"),
+        prefect_command(layout, *create, "--base-job-template", str(template)),
         prefect_command(layout, "--no-prompt", "deploy", "--all"),
     ]
     for argv in steps:
@@ -187,6 +217,10 @@ def build_scale_children(layout: ScaleLayout) -> list[Child]:
     ]
     for i in range(layout.workers):
         name = f"worker-{i + 1}"
+        if settings.warm_flow_runs:  # the worker's warm process (flows.warm_start)
+            argv = [python, "-m", "flows.warm_start", "--serve"]
+            env = layout.environment(layout.root / name)
+            children.append(Child(f"warm-{i + 1}", argv, env, colour="\033[36m"))
         argv = [python, "-m", "prefect", "worker", "start", "--pool", POOL, "--name", name]
         argv += ["--type", "process", "--install-policy", "never"]
         if layout.worker_flow_runs:
@@ -267,9 +301,26 @@ class ScaleSupervisor(Supervisor):
         for child in self.children[1:]:
             self.start_child(child)
         self.write_parts()
+        self.wait_warm()
         for node in self.layout.nodes:
             self.wait_http(node.url + "/healthz", node.name)
         self.wait_http(self.layout.public_url + "/healthz", "nginx")
+
+    def wait_warm(self, timeout: float = 120.0) -> None:
+        """Until every worker's warm process listens (a run before that starts cold)."""
+        import time
+
+        from flows.warm_start import SOCKET_NAME
+
+        deadline = time.monotonic() + timeout
+        for child in self.children:
+            if not child.name.startswith("warm-"):
+                continue
+            path = Path(child.env["SERVICEPOINT_DATA_DIR"]) / "locks" / SOCKET_NAME
+            while not path.exists() and time.monotonic() < deadline:
+                if child.process is not None and child.process.poll() is not None:
+                    raise StackError(f"{child.name} exited during start-up")
+                time.sleep(0.3)
 
     def write_parts(self) -> None:
         """``DIR/parts.json``: each part's process id (its process group), for operators."""

@@ -49,9 +49,11 @@ class Office:
         with db.session_scope_for(self.database_url) as session:
             return {n.name: n.url for n in session.query(VideoNode).all()}
 
-    def kill(self, part: str) -> None:
-        """SIGKILL a part and everything it started (a host that dies)."""
-        os.killpg(self.parts()[part], signal.SIGKILL)
+    def kill_worker_host(self, number: int) -> None:
+        """SIGKILL worker N, its warm process and every flow run (a host that dies)."""
+        for name, pid in self.parts().items():
+            if name in (f"worker-{number}", f"warm-{number}"):
+                os.killpg(pid, signal.SIGKILL)
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
