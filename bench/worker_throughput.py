@@ -14,7 +14,10 @@ a run that the other took (Prefect's "Aborted submission"): the cost of coordina
     python bench/worker_throughput.py \\
         --database-url postgresql+psycopg://user@127.0.0.1:5432/app \\
         --prefect-database-url postgresql+asyncpg://user@127.0.0.1:5432/prefect \\
-        --burst 30 --rounds 2
+        --burst 30 --rounds 2 [--cold]
+
+``--cold`` adds bursts with two workers whose pool command is the plain engine
+(``python -m prefect.engine``, one fresh interpreter per run) instead of the warm start.
 """
 
 from __future__ import annotations
@@ -22,23 +25,33 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from servicepoint.scale import POOL, write_job_template  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = (ROOT / ".." / "shared" / "corpus" / "anmeldung-dev").resolve()
 CASES = ["case-001", "case-007", "case-008"]
 DONE = {"approved", "review", "rejected"}
 TICKS = os.sysconf("SC_CLK_TCK")
+START_LINE = re.compile(
+    r"(\d\d:\d\d:\d\d\.\d+) \| INFO .*?Flow run '([^']+)'"
+    r"(?: - | )(submitted to infrastructure|Beginning flow run)"
+)
 
 
 def free_port() -> int:
@@ -122,6 +135,33 @@ class Office:
     def aborted_submissions(self) -> int:
         return self.log.read_text(errors="replace").count("Aborted submission")
 
+    def log_size(self) -> int:
+        return self.log.stat().st_size
+
+    def start_latencies(self, since: int) -> list[float]:
+        """Seconds from "submitted to infrastructure" to the flow's first line, per run."""
+        with self.log.open("rb") as handle:
+            handle.seek(since)
+            text = handle.read().decode(errors="replace")
+        submitted: dict[str, datetime] = {}
+        latencies = []
+        for stamp, run, what in START_LINE.findall(text):
+            moment = datetime.strptime(stamp, "%H:%M:%S.%f")
+            if what == "submitted to infrastructure":
+                submitted.setdefault(run, moment)
+            elif run in submitted:
+                latencies.append((moment - submitted.pop(run)).total_seconds())
+        return latencies
+
+    def use_warm_starts(self, warm: bool) -> None:
+        """Switch the pool's flow-run command (flows.warm_start or prefect.engine)."""
+        template = write_job_template(self.root / f"template-{warm}.json", warm)
+        argv = [sys.executable, "-m", "servicepoint.prefect_server", "work-pool", "update", POOL]
+        env = {**os.environ, "PREFECT_API_URL": f"http://127.0.0.1:{self.prefect_port}/api"}
+        subprocess.run(
+            [*argv, "--base-job-template", str(template)], env=env, check=True, capture_output=True
+        )
+
     def stop(self) -> None:
         os.killpg(self.parts["worker-2"], signal.SIGCONT)
         self.process.send_signal(signal.SIGTERM)
@@ -140,8 +180,10 @@ def statuses(client: httpx.Client, cases: list[tuple[str, str]]) -> list[str]:
     ]
 
 
-def burst(office: Office, size: int, workers: int) -> dict[str, Any]:
+def burst(office: Office, size: int, workers: int, warm: bool) -> dict[str, Any]:
+    office.use_warm_starts(warm)
     os.killpg(office.parts["worker-2"], signal.SIGCONT if workers == 2 else signal.SIGSTOP)
+    log_at = office.log_size()
     cpu_before = cpu_by_group(office.parts)
     aborted_before = office.aborted_submissions()
     started = time.monotonic()
@@ -161,8 +203,11 @@ def burst(office: Office, size: int, workers: int) -> dict[str, Any]:
     cpu: Counter[str] = Counter()
     for name, value in cpu_after.items():
         cpu[group(name)] += value - cpu_before.get(name, 0.0)
+    starts = office.start_latencies(log_at)
     return {
         "workers": workers,
+        "warm": warm,
+        "start_seconds_median": round(statistics.median(starts), 1) if starts else None,
         "cases": size,
         "seconds": round(seconds, 1),
         "cases_per_minute": round(size / seconds * 60, 1),
@@ -178,24 +223,29 @@ def main() -> None:
     parser.add_argument("--prefect-database-url", required=True)
     parser.add_argument("--burst", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--cold", action="store_true", help="also two workers with the plain engine command"
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="servicepoint-bench-workers-"))
     office = Office(args, root)
     print(f"office started in {office.start_seconds:.0f} s ({root})", flush=True)
     try:
         results = []
+        modes = [(1, True), (2, True)] + ([(2, False)] if args.cold else [])
         for _ in range(args.rounds):
-            for workers in (1, 2):
-                result = burst(office, args.burst, workers)
+            for workers, warm in modes:
+                result = burst(office, args.burst, workers, warm)
                 results.append(result)
                 print(json.dumps(result), flush=True)
     finally:
         office.stop()
-    for workers in (1, 2):
-        mine = [r for r in results if r["workers"] == workers]
+    for workers, warm in modes:
+        mine = [r for r in results if (r["workers"], r["warm"]) == (workers, warm)]
         rate = sum(r["cases_per_minute"] for r in mine) / len(mine)
         cpu = sum(r["cpu_seconds_per_case_total"] for r in mine) / len(mine)
-        print(f"{workers} worker(s): {rate:.1f} cases/min, {cpu:.2f} CPU s per case (mean)")
+        kind = "warm" if warm else "cold"
+        print(f"{workers} worker(s), {kind}: {rate:.1f} cases/min, {cpu:.2f} CPU s per case")
 
 
 if __name__ == "__main__":

@@ -136,15 +136,26 @@ def test_a_burst_is_shared_by_two_workers_and_survives_one_being_killed(office: 
     assert not pending, f"{len(pending)} cases not decided: {pending}\n{office.log_tail()}"
     # Exactly once each, and worker-2 finished what worker-1 left.
     assert sorted(decisions(office, ids).values()) == [1] * BURST
-    workers = deciding_workers(office, ids)
-    assert len(workers) == BURST
-    after_kill = [i for i in undecided_at_kill if workers[i] == "worker-2"]
+    # Task-run states reach Prefect's database through its events, a little later.
+    deadline = time.monotonic() + 120
+    while True:
+        workers = deciding_workers(office, ids)
+        if set(undecided_at_kill) <= set(workers) or time.monotonic() > deadline:
+            break
+        time.sleep(3)
+    after_kill = [i for i in undecided_at_kill if workers.get(i) == "worker-2"]
     assert after_kill == undecided_at_kill
+    # A case whose decision the killed worker committed just before it died may lack the
+    # "Completed" state of its task run in Prefect; any other case has one.
+    unreported = set(ids) - set(workers)
+    assert not unreported & set(undecided_at_kill)
+    assert len(unreported) <= 4  # at most the runs worker-1 had going
     counts = Counter(workers.values())
     assert counts["worker-1"] >= 2
     assert counts["worker-2"] >= 2
     print(  # noqa: T201  (the figures the report quotes)
         f"\n{BURST} cases: {counts['worker-1']} by worker-1, {counts['worker-2']} by worker-2; "
         f"{len(undecided_at_kill)} undecided when worker-1 was killed after "
-        f"{killed_at - started:.0f} s; all decided after {time.monotonic() - started:.0f} s"
+        f"{killed_at - started:.0f} s; all decided after {time.monotonic() - started:.0f} s; "
+        f"{len(unreported)} decided by worker-1 without a reported task state"
     )
