@@ -104,7 +104,7 @@ def german_date(value: str | date | None) -> str:
 
 
 def case_dir(application: Application, settings: Settings) -> Path:
-    path = settings.data_dir / "cases" / application.id
+    path = settings.shared_data_dir / "cases" / application.id
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -200,7 +200,7 @@ def export_record(application: Application) -> dict[str, Any]:
 
 def ensure_export(application: Application, settings: Settings | None = None) -> Path:
     settings = settings or get_settings()
-    target = settings.data_dir / "exports" / f"{application.reference}.json"
+    target = settings.shared_data_dir / "exports" / f"{application.reference}.json"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         content = json.dumps(export_record(application), ensure_ascii=False, indent=2)

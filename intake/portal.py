@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -30,6 +28,8 @@ from intake import service as applications
 from intake.models import Application, Document
 from intake.normalize import parse_date
 from servicepoint import auth
+from servicepoint.ratelimit import SharedWindow
+from servicepoint.ratelimit import SlidingWindow as SlidingWindow  # one-process variant
 from servicepoint.sessions import SessionState, WebSession
 from servicepoint.settings import OFFICE_TIME, Settings, get_settings
 
@@ -402,43 +402,9 @@ def case_token(state: SessionState, application_id: str) -> str | None:
 # --- rate limit ----------------------------------------------------------------------
 
 
-class SlidingWindow:
-    """At most ``limit`` events per ``window`` seconds per key, in this process's memory.
-
-    Enough for one web process; several processes need a shared store (see
-    docs/operations.md).
-    """
-
-    def __init__(self, window: float = 60.0) -> None:
-        self.window = window
-        self._events: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def hit(self, key: str, limit: int, now: float | None = None) -> float:
-        """Count an event; 0 when allowed, else the seconds until the next one would be."""
-        moment = time.monotonic() if now is None else now
-        with self._lock:
-            events = self._events.setdefault(key, deque())
-            while events and events[0] <= moment - self.window:
-                events.popleft()
-            if len(events) >= limit:
-                return max(0.1, events[0] + self.window - moment)
-            events.append(moment)
-            if len(self._events) > 10_000:
-                self._forget_idle(moment)
-            return 0.0
-
-    def _forget_idle(self, moment: float) -> None:
-        idle = [k for k, v in self._events.items() if not v or v[-1] <= moment - self.window]
-        for key in idle:
-            del self._events[key]
-
-    def reset(self) -> None:
-        with self._lock:
-            self._events.clear()
-
-
-submissions = SlidingWindow()
+# Counted in the application database, so that the limit holds whichever web process
+# answers (docs/operations.md); ``SlidingWindow`` is the one-process variant.
+submissions = SharedWindow()
 
 
 def client_key(host: str | None) -> str:

@@ -95,7 +95,7 @@ def _letter_ready(application: Application) -> bool:
         return False
     kind = "approved" if application.status == Status.APPROVED else "rejected"
     settings = get_settings()
-    return (settings.data_dir / "cases" / application.id / f"{kind}.pdf").is_file()
+    return (settings.shared_data_dir / "cases" / application.id / f"{kind}.pdf").is_file()
 
 
 def status_context(session: Session, application: Application, lang: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from servicepoint import health
 from servicepoint.errors import DomainError, NotFound
 from servicepoint.sessions import SessionMiddleware
 from servicepoint.web import SecurityHeaders, render, request_language
+from video.routing import VideoRouting
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,7 @@ def create_app() -> FastAPI:
     )
     app.add_middleware(SessionMiddleware)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(VideoRouting)  # outermost; routes only in a named process (scale-out)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     for module_name in ROUTER_MODULES:

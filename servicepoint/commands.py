@@ -42,6 +42,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     problem = stack.tesseract_problem(settings)
     if problem:
         return _fail(problem)
+    if getattr(args, "scale", False):
+        from servicepoint import scale
+
+        problem = scale.check_prerequisites(settings)
+        if problem:
+            return _fail(problem)
     for label, host, port in (
         ("web app (--port)", settings.host, settings.port),
         ("Prefect server (--prefect-port)", "127.0.0.1", settings.prefect_port),
@@ -66,6 +72,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         _print("It is shown only now; you will be asked to change it at the first sign-in.")
         _print("=" * 72)
 
+    if getattr(args, "scale", False):
+        return cmd_up_scale(args, settings)
     supervisor = stack.Supervisor(settings)
 
     def ready() -> None:
@@ -75,6 +83,30 @@ def cmd_up(args: argparse.Namespace) -> int:
         supervisor.say("up", f"  back office     {base}/backoffice")
         supervisor.say("up", f"  Prefect UI      {settings.prefect_ui_url}")
         supervisor.say("up", f"  health          {base}/healthz")
+        supervisor.say("up", "Press Ctrl-C to stop.")
+
+    return supervisor.run(on_ready=ready)
+
+
+def cmd_up_scale(args: argparse.Namespace, settings: Settings) -> int:
+    """``up --scale``: Prefect server, workers, relay, web processes, nginx (scale.py)."""
+    from servicepoint import scale
+
+    layout = scale.ScaleLayout(
+        settings,
+        workers=args.workers,
+        web_ports=scale.free_ports(args.web_processes, settings.port + 1),
+        worker_flow_runs=settings.flow_runs_per_runner,
+    )
+    supervisor = scale.ScaleSupervisor(layout)
+
+    def ready() -> None:
+        base = layout.public_url
+        supervisor.say("up", f"ServicePoint is running, scaled out ({layout.workers} workers,")
+        supervisor.say("up", f"{len(layout.nodes)} web processes behind nginx):")
+        supervisor.say("up", f"  citizen portal  {base}/")
+        supervisor.say("up", f"  back office     {base}/backoffice")
+        supervisor.say("up", f"  Prefect UI      {settings.prefect_ui_url}")
         supervisor.say("up", "Press Ctrl-C to stop.")
 
     return supervisor.run(on_ready=ready)
@@ -188,6 +220,16 @@ def register(sub: SubParsers[argparse.ArgumentParser]) -> None:
 
     up = sub.add_parser("up", help="run the embedded stack: Prefect server, flow runner, web app")
     stack_options(up)
+    up.add_argument(
+        "--scale",
+        action="store_true",
+        help="the multi-host shape on this machine: Prefect server on PostgreSQL, Prefect "
+        "workers, several web processes behind nginx (docs/operations.md)",
+    )
+    up.add_argument("--workers", type=int, default=2, help="with --scale: Prefect workers")
+    up.add_argument(
+        "--web-processes", type=int, default=2, help="with --scale: web processes behind nginx"
+    )
     up.set_defaults(handler=cmd_up)
 
     doctor = sub.add_parser("doctor", help="check the installation and say what to fix")

@@ -5,9 +5,10 @@ from intake.assistant.models import UnansweredQuestion
 from intake.models import Application, AuditEntry, Document, Notification
 from servicepoint.auth import User
 from servicepoint.events import OutboxEvent
+from servicepoint.ratelimit import RateLimit
 from servicepoint.sessions import WebSession
 from tutorials.models import Tutorial, TutorialDailyCount
-from video.models import Consultation, ConsultationSlot
+from video.models import Consultation, ConsultationSlot, VideoNode, VideoPlacement
 
 __all__ = [
     "Application",
@@ -18,9 +19,12 @@ __all__ = [
     "Document",
     "Notification",
     "OutboxEvent",
+    "RateLimit",
     "Tutorial",
     "TutorialDailyCount",
     "UnansweredQuestion",
     "User",
+    "VideoNode",
+    "VideoPlacement",
     "WebSession",
 ]

@@ -38,6 +38,39 @@ def shorten_sqlite_busy_timeout(milliseconds: int = SQLITE_BUSY_MS) -> None:
     AioSqliteConfiguration.setup_sqlite = setup_sqlite  # type: ignore[method-assign]
 
 
+WORKERS_PAGE = 200  # the server's default page size (PREFECT_API_DEFAULT_LIMIT)
+
+
+def send_worker_page_size() -> None:
+    """``prefect deploy`` of Prefect 3.8.8 asks the server which workers are online with
+    ``offset`` and ``limit`` set to null, which the server refuses (422 "Input should be a
+    valid integer"), and the command stops after its first deployment. The client's query
+    then sends the server's own defaults instead of null (idempotent)."""
+    from prefect.client.orchestration._work_pools.client import WorkPoolAsyncClient
+
+    prefect_read = WorkPoolAsyncClient.read_workers_for_work_pool
+    if getattr(prefect_read, "pages", False):
+        return
+
+    async def read_workers_for_work_pool(
+        self: Any,
+        work_pool_name: str,
+        worker_filter: Any = None,
+        offset: int | None = None,
+        limit: int | None = None,
+    ) -> Any:
+        return await prefect_read(
+            self,
+            work_pool_name,
+            worker_filter=worker_filter,
+            offset=offset or 0,
+            limit=limit or WORKERS_PAGE,
+        )
+
+    read_workers_for_work_pool.pages = True  # type: ignore[attr-defined]
+    WorkPoolAsyncClient.read_workers_for_work_pool = read_workers_for_work_pool  # type: ignore[method-assign]
+
+
 def create_app() -> Any:
     """Prefect's server application with the shorter lock wait (for ``uvicorn --factory``)."""
     shorten_sqlite_busy_timeout()
@@ -48,6 +81,7 @@ def create_app() -> Any:
 
 def main() -> None:
     shorten_sqlite_busy_timeout()
+    send_worker_page_size()  # for ``deploy`` (python -m servicepoint.prefect_server deploy)
     from prefect.cli import app
 
     app()

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
 
     # --- where things live -------------------------------------------------------------
     data_dir: Path = Field(default_factory=_default_data_dir)
+    shared_dir: Path | None = Field(
+        default=None,
+        description="what every process of the office must see alike (documents, letters, "
+        "exports, rendered tutorials, secrets): shared storage when processes run on "
+        "several hosts; default: the data directory",
+    )
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL; default: SQLite file in the data directory. "
@@ -116,10 +122,25 @@ class Settings(BaseSettings):
     submissions_per_minute: int = 10
     assistant_questions_per_minute: int = 30  # per client, the assistant's API and pages
 
+    # --- scaling out (docs/operations.md) --------------------------------------------------
+    node_name: str | None = Field(
+        default=None,
+        description="name of this web process among several (scale-out); unset: the only one",
+    )
+    node_url: str | None = Field(
+        default=None,
+        description="where the other web processes reach this one directly (scale-out)",
+    )
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("shared_dir")
+    @classmethod
+    def _absolute_shared(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
 
     # --- derived -----------------------------------------------------------------------
     @property
@@ -152,8 +173,13 @@ class Settings(BaseSettings):
         return f"http://{self.host}:{self.port}"
 
     @property
+    def shared_data_dir(self) -> Path:
+        """Documents, letters, exports, tutorials and secrets: alike for every process."""
+        return self.shared_dir or self.data_dir
+
+    @property
     def documents_dir(self) -> Path:
-        return self.data_dir / "documents"
+        return self.shared_data_dir / "documents"
 
     @property
     def prefect_home(self) -> Path:
@@ -165,7 +191,7 @@ class Settings(BaseSettings):
 
     @property
     def secrets_dir(self) -> Path:
-        return self.data_dir / "secrets"
+        return self.shared_data_dir / "secrets"
 
     def ensure_dirs(self) -> None:
         for path in (self.data_dir, self.documents_dir, self.prefect_home, self.mail_dir):
@@ -173,17 +199,30 @@ class Settings(BaseSettings):
         self.secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     def secret(self, name: str) -> str:
-        """Return the named secret, generating it on first use (never in the repo)."""
+        """Return the named secret, generating it on first use (never in the repo).
+
+        Several processes may ask at once (scale-out, one shared directory): the value is
+        written to a private file first and linked into place, so every process reads the
+        one that won, complete.
+        """
         path = self.secrets_dir / name
         if path.exists():
             return path.read_text().strip()
         self.ensure_dirs()
         value = secrets.token_urlsafe(48)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        draft = path.with_name(f".{name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             os.write(fd, value.encode())
+            os.fsync(fd)
         finally:
             os.close(fd)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            value = path.read_text().strip()  # another process was first
+        finally:
+            draft.unlink()
         return value
 
 

@@ -38,7 +38,7 @@ ALLOWED_AUDIO = {"aac", "opus", "vorbis"}
 
 
 def media_root() -> Path:
-    return get_settings().data_dir / "tutorials"
+    return get_settings().shared_data_dir / "tutorials"
 
 
 def resource_id(slug: str) -> str:

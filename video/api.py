@@ -32,7 +32,7 @@ from servicepoint.errors import (
 from servicepoint.mail import MailError
 from servicepoint.security import CurrentStaff, OptionalStaff
 from servicepoint.settings import get_settings
-from video import relay, schemas, service
+from video import relay, routing, schemas, service
 from video.models import Consultation
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,8 @@ async def _record(consultation_id: str, what: str) -> None:
                 service.mark_admitted(session, consultation_id)
             elif what == "ended":
                 service.mark_ended(session, consultation_id)
+        if what == "ended":
+            routing.release(consultation_id)  # scale-out: no process holds it any more
 
     try:
         await asyncio.to_thread(write)

@@ -53,3 +53,25 @@ class Consultation(SQLModel, table=True):
     ended_at: datetime | None = None
     duration_seconds: int | None = None
     cancelled_at: datetime | None = None
+
+
+class VideoNode(SQLModel, table=True):
+    """A web process that holds calls, as it last reported itself (scale-out only)."""
+
+    __tablename__ = "video_nodes"
+
+    name: str = Field(primary_key=True, max_length=64)
+    url: str = Field(max_length=255)  # where the other processes reach it directly
+    active_calls: int = 0
+    max_calls: int = 0
+    seen_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class VideoPlacement(SQLModel, table=True):
+    """Which web process holds a consultation's call (scale-out only)."""
+
+    __tablename__ = "video_placements"
+
+    consultation_id: str = Field(primary_key=True, max_length=32)
+    node: str = Field(max_length=64, index=True)
+    placed_at: datetime = Field(default_factory=utcnow)

@@ -1,13 +1,14 @@
-"""How often one client may ask: the portal's sliding window, its own budget."""
+"""How often one client may ask: a window shared by every web process, its own budget."""
 
 from __future__ import annotations
 
 from fastapi import Request
 
 from intake import portal
+from servicepoint.ratelimit import SharedWindow
 from servicepoint.settings import get_settings
 
-questions = portal.SlidingWindow()
+questions = SharedWindow(scope="assistant")
 
 
 def questions_limited(request: Request) -> float:

@@ -8,6 +8,9 @@
   var role = root.dataset.role;
   var token = root.dataset.token;
   var consultation = root.dataset.consultation;
+  // Named in the URL, so that a proxy in front of several web processes can send every
+  // request of this call to the same one (docs/operations.md, "Scaling out").
+  var routed = "?consultation=" + encodeURIComponent(consultation);
   var statusEl = document.getElementById("video-status");
   var remoteVideo = document.getElementById("remote-video");
   var localVideo = document.getElementById("local-video");
@@ -93,7 +96,7 @@
     };
     await pc.setLocalDescription(await pc.createOffer());
     await waitForIce(pc);
-    var response = await post("/api/v1/video/offer",
+    var response = await post("/api/v1/video/offer" + routed,
       {token: token, sdp: pc.localDescription.sdp, type: "offer", consultation_id: consultation});
     if (response.status === 503) {
       var busy = await response.json();
@@ -146,7 +149,7 @@
   if (shareButton) { shareButton.addEventListener("click", function () { share(shareButton).catch(function () {}); }); }
   document.getElementById("hangup-button").addEventListener("click", function () {
     if (channel && channel.readyState === "open") { channel.send(JSON.stringify({type: "hangup"})); }
-    post("/api/v1/video/hangup", {token: token});
+    post("/api/v1/video/hangup" + routed, {token: token});
     finish();
   });
   document.getElementById("chat-form").addEventListener("submit", function (event) {
@@ -184,7 +187,7 @@
   // Tab closed or navigated away: leave at once, so the line is free again.
   window.addEventListener("pagehide", function () {
     if (pc && !ended) {
-      navigator.sendBeacon("/api/v1/video/hangup",
+      navigator.sendBeacon("/api/v1/video/hangup" + routed,
         new Blob([JSON.stringify({token: token, leave_only: true})], {type: "application/json"}));
     }
   });
