@@ -25,7 +25,7 @@ def comparable(line: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in line.items() if key != "seconds"}
 
 
-def differences(before: dict[str, Any], after: dict[str, Any], path: str = "") -> list[str]:
+def differences(before: Any, after: Any, path: str = "") -> list[str]:
     if isinstance(before, dict) and isinstance(after, dict):
         found = []
         for key in sorted(set(before) | set(after)):
