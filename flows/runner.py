@@ -273,11 +273,25 @@ async def main() -> None:
 QUIET_LOGGERS = ("httpx", "httpcore")
 
 
+class _WaitingRunsFilter(logging.Filter):
+    """Drops the runner's "Aborted submission ... non-pending state" lines.
+
+    A run held back by its deployment's concurrency limit (tutorials render one at a
+    time) stays Scheduled; the runner offers it again at every poll and logs each
+    refusal, one line per waiting run per second. The run still shows in the Prefect UI.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        return not (message.startswith("Aborted submission") and "non-pending" in message)
+
+
 def configure_logging() -> None:
-    """INFO for what an operator needs (case states, failures); routine polling at WARNING."""
+    """INFO for what an operator needs (case states, failures); routine polling left out."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("prefect.runner.state_proposer").addFilter(_WaitingRunsFilter())
 
 
 if __name__ == "__main__":
