@@ -231,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
                 pipeline, detected = run_pipeline(tasks, args.workers, kinds)
                 raw = run_tesseract(images, args.workers, kinds, detected)
                 rounds.append([pipeline, raw])
+            # each round as it ends: a long run on a busy machine keeps what it measured
+            sys.stderr.write(table(rounds[-1:]).replace("| 1 |", f"| {number + 1} |") + "\n")
+            sys.stderr.write(_breakdown(kinds) + "\n")
+            sys.stderr.flush()
     result = (
         table(rounds)
         + "\n\nBy detected document type (all rounds summed; per-document reading time of "
