@@ -182,19 +182,39 @@ async def wait_for_triggers(
     await asyncio.sleep(TRIGGER_GRACE_SECONDS)
 
 
+def _runner_class() -> Any:
+    """Prefect's Runner, stopped cleanly on SIGTERM.
+
+    Prefect's own SIGTERM handler calls the runner's ``stop()`` from inside the event
+    loop, where it only creates the ``astop()`` coroutine and drops it ("coroutine
+    'Runner.astop' was never awaited"), then exits with SystemExit through the loop. This
+    one schedules ``astop()`` on the loop: serving ends, and with it the process.
+    """
+    from prefect.runner import Runner
+
+    class ServiceRunner(Runner):  # type: ignore[misc]
+        def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
+            log.info("SIGTERM received; stopping the flow runner")
+            loop = getattr(self, "_loop", None)
+            if not self.started or loop is None or loop.is_closed():
+                raise SystemExit(0)  # nothing is being served yet
+            asyncio.run_coroutine_threadsafe(self.astop(), loop)
+
+    return ServiceRunner
+
+
 async def serve_until_cancelled(
     api_url: str, declarations: list[dict[str, Any]], flow_run_limit: int, ready: asyncio.Event
 ) -> None:
     """Serve the deployments; when Prefect goes away, wait for it and serve again."""
-    from prefect.runner import Runner
-
+    runner_class = _runner_class()
     while True:
         await wait_for_prefect(api_url)
         serving: asyncio.Task[None] | None = None
         try:
             before = await automation_ids(api_url)
             # pause_on_shutdown=False: other runners may still serve the schedules
-            runner = Runner(pause_on_shutdown=False, limit=flow_run_limit)
+            runner = runner_class(pause_on_shutdown=False, limit=flow_run_limit)
             triggers = await add_declared_flows(runner, declarations)
             serving = asyncio.create_task(runner.start())
             await wait_for_triggers(triggers, api_url, before, serving)
@@ -248,8 +268,34 @@ async def main() -> None:
         relay.cancel()
 
 
-if __name__ == "__main__":
+# Loggers whose INFO lines are routine traffic: the HTTP client logs every request, and
+# the runner polls the Prefect API for scheduled runs every second (one line each).
+QUIET_LOGGERS = ("httpx", "httpcore")
+
+
+class _WaitingRunsFilter(logging.Filter):
+    """Drops the runner's "Aborted submission ... non-pending state" lines.
+
+    A run held back by its deployment's concurrency limit (tutorials render one at a
+    time) stays Scheduled; the runner offers it again at every poll and logs each
+    refusal, one line per waiting run per second. The run still shows in the Prefect UI.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        return not (message.startswith("Aborted submission") and "non-pending" in message)
+
+
+def configure_logging() -> None:
+    """INFO for what an operator needs (case states, failures); routine polling left out."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("prefect.runner.state_proposer").addFilter(_WaitingRunsFilter())
+
+
+if __name__ == "__main__":
+    configure_logging()
     try:
         asyncio.run(main())
     except KeyboardInterrupt:

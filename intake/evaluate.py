@@ -2,10 +2,11 @@
 
 The production flow and ``servicepoint evaluate`` share one path:
 :func:`process_application_documents` reads an application's uploads and decides.
-Each document is read in its own short-lived process (forked from a server process
-that has the reader imported), at most ``workers`` at a time, so OCR spreads over
-the cores and a document that hangs or crashes is killed at its time limit and ends
-as unreadable instead of blocking the run.
+Documents are read in worker processes (forked from a server process that has the
+reader imported), at most ``workers`` at a time, so OCR spreads over the cores; a
+worker reads one document after another and keeps its tesseract engines loaded
+between them. A document that hangs or crashes is killed with its worker at its time
+limit and ends as unreadable instead of blocking the run; a fresh worker takes over.
 
 Scoring (:func:`score`) follows CONTRACTS §1; names are compared ignoring case, accents
 and ICAO transliteration, streets treat ``Straße``/``Strasse``/``Str.`` alike.
@@ -63,30 +64,36 @@ def _context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def _read_in_child(
-    connection: Connection, task: DocumentTask, max_pages: int, time_limit: float
-) -> None:
-    """Child process: read one document and send the reading (and its OCR cost) back."""
-    os.setpgrp()  # own process group, so a kill also ends a running tesseract
+def _serve_readings(connection: Connection, max_pages: int, time_limit: float) -> None:
+    """Worker process: read the documents sent to it, one at a time, until told to stop.
+
+    The worker lives for many documents, so the tesseract engines it loads
+    (``intake.tesseract_engine``: created in this process, never inherited) are loaded
+    once and reused for every page. Each answer is (reading, tesseract readings made).
+    """
+    os.setpgrp()  # own process group, so a kill also ends a running tesseract command
     os.environ["OMP_THREAD_LIMIT"] = "1"
     from intake import ocr
     from intake.reader import read_document
 
-    started, calls = time.monotonic(), ocr.CALLS
     try:
-        reading = read_document(
-            task.path,
-            declared_type=task.declared_type,
-            max_pages=max_pages,
-            time_limit=time_limit,
-            reference=task.reference,
-        )
-        reading.file = task.file
-        reading.seconds = round(time.monotonic() - started, 3)
-        connection.send((reading, ocr.CALLS - calls))
-    except Exception as exc:  # noqa: BLE001 - any failure becomes an unreadable document
-        failed = _failed_reading(task, f"error:{type(exc).__name__}", started)
-        connection.send((failed, ocr.CALLS - calls))
+        while (task := connection.recv()) is not None:
+            started, calls = time.monotonic(), ocr.CALLS
+            try:
+                reading = read_document(
+                    task.path,
+                    declared_type=task.declared_type,
+                    max_pages=max_pages,
+                    time_limit=time_limit,
+                    reference=task.reference,
+                )
+                reading.file = task.file
+                reading.seconds = round(time.monotonic() - started, 3)
+            except Exception as exc:  # noqa: BLE001 - any failure becomes an unreadable document
+                reading = _failed_reading(task, f"error:{type(exc).__name__}", started)
+            connection.send((reading, ocr.CALLS - calls))
+    except (EOFError, OSError):
+        pass  # the parent is gone: nothing is left to read for
     finally:
         connection.close()
 
@@ -103,11 +110,17 @@ def _failed_reading(task: DocumentTask, problem: str, started: float) -> Documen
 
 
 @dataclass(slots=True)
-class _Running:
-    task: DocumentTask
+class _Worker:
     process: BaseProcess
     connection: Connection
-    started: float
+    task: DocumentTask | None = None  # the document being read, None while idle
+    started: float = 0.0
+    served: int = 0
+
+
+# A worker is replaced after this many documents, so that whatever a reading leaves
+# behind in memory (fragmentation, caches) cannot grow without bound.
+_DOCUMENTS_PER_WORKER = 200
 
 
 def iter_readings(
@@ -119,87 +132,122 @@ def iter_readings(
     kill_grace: float = _KILL_GRACE_SECONDS,
     tesseract_calls: dict[str, int] | None = None,
 ) -> Iterator[tuple[DocumentTask, DocumentReading]]:
-    """Read every task's document, ``workers`` at a time; yield each as it finishes.
+    """Read every task's document in ``workers`` worker processes; yield each as it finishes.
 
     A reading still running ``kill_grace`` seconds after its own time limit is killed
-    (with any tesseract it started) and reported with the problem ``timeout``.
-    ``tesseract_calls``, if given, receives the number of tesseract runs per task key.
+    with its worker (and any tesseract it started) and reported with the problem
+    ``timeout``; a worker that dies ends its document as ``crashed``; either is replaced
+    by a fresh worker for the documents still waiting.
+    ``tesseract_calls``, if given, receives the number of tesseract readings per task key.
     """
     settings = get_settings()
-    workers = max(1, workers or settings.ocr_workers)
+    workers = max(1, min(workers or settings.ocr_workers, len(tasks) or 1))
     limit = time_limit if time_limit is not None else settings.document_time_limit
     pages = max_pages if max_pages is not None else settings.max_pages
     context = _context()
     pending = list(reversed(tasks))
-    running: list[_Running] = []
+    pool: list[_Worker] = []
     try:
-        while pending or running:
-            while pending and len(running) < workers:
-                running.append(_start(context, pending.pop(), pages, limit))
-            for task, reading, calls in _collect(running, limit + kill_grace):
+        while pending or any(w.task is not None for w in pool):
+            for worker in [w for w in pool if w.task is None and w.served >= _DOCUMENTS_PER_WORKER]:
+                _stop(worker)
+                pool.remove(worker)
+            while pending and len(pool) < workers:
+                pool.append(_start(context, pages, limit))
+            for worker in pool:
+                if pending and worker.task is None:
+                    _assign(worker, pending.pop())
+            for task, reading, calls, worker in _collect(pool, limit + kill_grace):
                 if tesseract_calls is not None:
                     tesseract_calls[task.key] = calls
+                if not worker.process.is_alive() or worker.connection.closed:
+                    pool.remove(worker)
                 yield task, reading
     finally:
-        for job in running:
-            _kill(job)
+        for worker in pool:
+            if worker.task is None:
+                _stop(worker)
+            else:
+                _kill(worker)
 
 
 def _start(
-    context: multiprocessing.context.BaseContext,
-    task: DocumentTask,
-    max_pages: int,
-    time_limit: float,
-) -> _Running:
-    receiver, sender = context.Pipe(duplex=False)
+    context: multiprocessing.context.BaseContext, max_pages: int, time_limit: float
+) -> _Worker:
+    parent, child = context.Pipe(duplex=True)
     process = context.Process(  # type: ignore[attr-defined]
-        target=_read_in_child, args=(sender, task, max_pages, time_limit), daemon=True
+        target=_serve_readings, args=(child, max_pages, time_limit), daemon=True
     )
     process.start()
-    sender.close()
-    return _Running(task, process, receiver, time.monotonic())
+    child.close()
+    return _Worker(process, parent)
+
+
+def _assign(worker: _Worker, task: DocumentTask) -> None:
+    worker.task, worker.started = task, time.monotonic()
+    try:
+        worker.connection.send(task)
+    except OSError:
+        pass  # a worker that died meanwhile: _collect finds its connection at EOF
 
 
 def _collect(
-    running: list[_Running], hard_limit: float
-) -> Iterator[tuple[DocumentTask, DocumentReading, int]]:
-    """Wait for the next finished (or overdue) job; remove and yield what ended."""
+    pool: list[_Worker], hard_limit: float
+) -> Iterator[tuple[DocumentTask, DocumentReading, int, _Worker]]:
+    """Wait for the next finished (or overdue) reading; yield what ended, with its worker.
+
+    A killed or dead worker is yielded with its connection closed (to be replaced)."""
+    busy = [w for w in pool if w.task is not None]
     now = time.monotonic()
-    timeout = max(0.0, min(job.started + hard_limit for job in running) - now)
-    ready = set(wait([job.connection for job in running], timeout=timeout))
-    for job in list(running):
-        if job.connection in ready:
-            reading, calls = _receive(job)
-        elif time.monotonic() - job.started > hard_limit:
-            _kill(job)
-            reading, calls = _failed_reading(job.task, "timeout", job.started), 0
+    timeout = max(0.0, min(w.started + hard_limit for w in busy) - now)
+    ready = set(wait([w.connection for w in busy], timeout=timeout))
+    for worker in busy:
+        task = worker.task
+        assert task is not None
+        if worker.connection in ready:
+            reading, calls = _receive(worker, task)
+        elif time.monotonic() - worker.started > hard_limit:
+            _kill(worker)
+            reading, calls = _failed_reading(task, "timeout", worker.started), 0
         else:
             continue
-        running.remove(job)
-        job.process.join(timeout=5)
-        job.connection.close()
-        yield job.task, reading, calls
+        worker.task = None
+        worker.served += 1
+        yield task, reading, calls, worker
 
 
-def _receive(job: _Running) -> tuple[DocumentReading, int]:
+def _receive(worker: _Worker, task: DocumentTask) -> tuple[DocumentReading, int]:
     try:
-        answer = job.connection.recv()
-    except (EOFError, OSError):  # the child died without an answer (crash, OOM kill)
-        return _failed_reading(job.task, "crashed", job.started), 0
+        answer = worker.connection.recv()
+    except (EOFError, OSError):  # the worker died without an answer (crash, OOM kill)
+        _kill(worker)
+        return _failed_reading(task, "crashed", worker.started), 0
     match answer:
         case (DocumentReading() as reading, int(calls)):
             return reading, calls
-    return _failed_reading(job.task, "crashed", job.started), 0
+    _kill(worker)
+    return _failed_reading(task, "crashed", worker.started), 0
 
 
-def _kill(job: _Running) -> None:
-    pid = job.process.pid
-    if pid is not None and job.process.is_alive():
+def _stop(worker: _Worker) -> None:
+    """Let an idle worker finish; kill it if it does not."""
+    try:
+        worker.connection.send(None)
+    except OSError:
+        pass
+    worker.process.join(timeout=5)
+    _kill(worker)
+
+
+def _kill(worker: _Worker) -> None:
+    pid = worker.process.pid
+    if pid is not None and worker.process.is_alive():
         try:
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
-            job.process.kill()
-    job.process.join(timeout=5)
+            worker.process.kill()
+    worker.process.join(timeout=5)
+    worker.connection.close()
 
 
 # --- one application ------------------------------------------------------------------

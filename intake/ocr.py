@@ -1,8 +1,11 @@
 """Tesseract OCR, page orientation and deskew.
 
 Every tesseract invocation in the project goes through :func:`_invoke` in this
-module. The module-level counter :data:`CALLS` is incremented once per process
-started, so a test can assert that a born-digital PDF was read without OCR::
+module. Tesseract is kept loaded through its C API (``intake.tesseract_engine``, one
+engine per language and process); without the binding, or with
+``SERVICEPOINT_TESSERACT_API=false``, the tesseract command runs once per reading
+(pytesseract). The module-level counter :data:`CALLS` is incremented once per
+reading, so a test can assert that a born-digital PDF was read without OCR::
 
     before = ocr.CALLS
     read_document(path)
@@ -28,11 +31,12 @@ import numpy as np  # noqa: E402
 import pytesseract  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
+from intake import tesseract_engine  # noqa: E402
 from intake.documents import Box, PageText, TextSource, Word  # noqa: E402
 from servicepoint.settings import get_settings  # noqa: E402
 
 CALLS = 0
-"""Number of tesseract processes started by this module (for tests and metrics)."""
+"""Number of tesseract readings made by this module (for tests and metrics)."""
 
 _T = TypeVar("_T")
 
@@ -58,6 +62,10 @@ def _invoke(call: Callable[[], _T], what: str) -> _T:
     pytesseract.pytesseract.tesseract_cmd = get_settings().tesseract_cmd
     try:
         return call()
+    except tesseract_engine.EngineTimeout as exc:
+        raise OcrError(f"tesseract timed out during {what}") from exc
+    except tesseract_engine.EngineError as exc:
+        raise OcrError(f"tesseract failed during {what}: {exc}") from exc
     except pytesseract.TesseractNotFoundError as exc:
         raise OcrError("tesseract is not installed or not on PATH") from exc
     except pytesseract.TesseractError as exc:
@@ -90,12 +98,22 @@ def _input_file(image: Image.Image) -> Iterator[Image.Image | str]:
         os.unlink(name)
 
 
+def _use_api() -> bool:
+    """Whether readings go to the engine kept loaded (else to the tesseract command)."""
+    return tesseract_engine.available() and get_settings().tesseract_api
+
+
+def _whitelist(whitelist: str | None) -> str:
+    # Tesseract's config parser splits on whitespace, so the command's whitelist must
+    # not contain spaces; a space is always allowed between words anyway. The engine
+    # gets the same characters.
+    return (whitelist or "").replace(" ", "")
+
+
 def _config(psm: int, dpi: int, whitelist: str | None) -> str:
     parts = [f"--psm {psm}", f"--dpi {dpi}"]
     if whitelist:
-        # Tesseract's config parser splits on whitespace, so a whitelist must not
-        # contain spaces; a space is always allowed between words anyway.
-        parts.append(f"-c tessedit_char_whitelist={whitelist.replace(' ', '')}")
+        parts.append(f"-c tessedit_char_whitelist={_whitelist(whitelist)}")
     return " ".join(parts)
 
 
@@ -110,19 +128,29 @@ def run_tesseract(
 ) -> PageText:
     """OCR one image and return its words with confidences, boxes and line numbers.
 
-    ``PageText.index`` is 0; callers reading multi-page documents set it.
+    ``PageText.index`` is 0; callers reading multi-page documents set it. The engine
+    kept loaded and the command get the same pixels and parameters and give the same
+    words, boxes and confidences.
     """
-    with _input_file(image) as source:
+    if _use_api():
         data = _invoke(
-            lambda: pytesseract.image_to_data(
-                source,
-                lang=lang,
-                config=_config(psm, dpi, whitelist),
-                output_type=pytesseract.Output.DICT,
-                timeout=timeout,
+            lambda: tesseract_engine.read_tsv(
+                image, lang=lang, psm=psm, dpi=dpi, whitelist=_whitelist(whitelist), timeout=timeout
             ),
             "text recognition",
         )
+    else:
+        with _input_file(image) as source:
+            data = _invoke(
+                lambda: pytesseract.image_to_data(
+                    source,
+                    lang=lang,
+                    config=_config(psm, dpi, whitelist),
+                    output_type=pytesseract.Output.DICT,
+                    timeout=timeout,
+                ),
+                "text recognition",
+            )
     words = _words_from_data(data)
     return PageText(
         index=0,
@@ -201,6 +229,15 @@ def _osd_rotation(gray: Image.Image, *, timeout: float) -> int | None:
     # Half resolution is enough to see which way text runs, at half the cost.
     small = _downscale(gray, 1754)
     dpi = max(70, round(300 * max(small.size) / max(gray.size)))
+    if _use_api():
+        try:
+            degrees, conf = _invoke(
+                lambda: tesseract_engine.orientation(small, dpi=dpi), "orientation detection"
+            )
+        except OcrError:
+            return None  # "too few characters" and the like
+        # The engine names the page's clockwise turn, which is the correction here.
+        return None if conf < _OSD_MIN_CONFIDENCE else degrees % 360
     try:
         with _input_file(small) as source:
             osd = _invoke(

@@ -14,8 +14,12 @@ venv="${SERVICEPOINT_VENV:-$here/.venv}"
 mode="${1:-}"
 [ $# -gt 0 ] && shift
 
+# libtesseract-dev, libleptonica-dev, pkg-config, g++ and python3-dev: tesserocr (tesseract
+# kept loaded through its C API) is built against the system's tesseract, the same engine
+# and version as the tesseract command; its PyPI wheel bundles another tesseract release.
 runtime_packages=(tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng fonts-dejavu-core
-                  fonts-liberation espeak-ng poppler-utils)
+                  fonts-liberation espeak-ng poppler-utils
+                  libtesseract-dev libleptonica-dev pkg-config g++ python3-dev)
 test_packages=(chromium fonts-dejavu-extra nodejs npm postgresql nginx)
 
 log() { printf '\033[1mbootstrap:\033[0m %s\n' "$*" >&2; }
@@ -56,7 +60,7 @@ python_env() {
   log "installing the project into $venv"
   local pip_log
   pip_log="$(mktemp)"
-  if ! "$venv/bin/python" -m pip install -q -e "$here$1" >"$pip_log" 2>&1; then
+  if ! PIP_NO_BINARY=tesserocr "$venv/bin/python" -m pip install -q -e "$here$1" >"$pip_log" 2>&1; then
     grep -v '^WARNING: Location' "$pip_log" >&2 || true
     log "installing the project failed (see above)"
     exit 1

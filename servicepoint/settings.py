@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     document_time_limit: float = 120.0
     ocr_workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
     tesseract_cmd: str = "tesseract"
+    tesseract_api: bool = Field(
+        default=True,
+        description=(
+            "keep tesseract loaded through its C API (tesserocr) when it is installed; "
+            "false runs the tesseract command for every reading"
+        ),
+    )
     flow_runs_per_runner: int = Field(
         default_factory=lambda: (os.cpu_count() or 1) + 2,
         description=(

@@ -80,8 +80,10 @@ def test_timeout_raises_ocr_error(letter_page: Image.Image) -> None:
 def test_missing_binary_raises_ocr_error(
     letter_page: Image.Image, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Without the engine kept loaded, readings run the command: a missing one is an OcrError."""
     from servicepoint.settings import reset_settings
 
+    monkeypatch.setenv("SERVICEPOINT_TESSERACT_API", "false")
     monkeypatch.setenv("SERVICEPOINT_TESSERACT_CMD", "/nonexistent/tesseract")
     reset_settings()
     try:

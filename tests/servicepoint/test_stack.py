@@ -144,6 +144,13 @@ def test_up_runs_healthy_and_stops_everything_on_sigterm(tmp_path: Path) -> None
     assert f"127.0.0.1:{prefect_port}" in output
     assert "all parts stopped" in output
     assert "one-time password" not in output  # the admin came from the environment
+    # Quiet operation: the runner's polling (a request a second) and its refusals of runs
+    # waiting for their concurrency limit are not logged, and SIGTERM stops it cleanly.
+    after_banner = output.split("Press Ctrl-C to stop.", 1)[1]
+    assert "HTTP Request:" not in after_banner
+    assert "Aborted submission" not in after_banner
+    assert "never awaited" not in output
+    assert "SIGTERM received; stopping the flow runner" in output
 
 
 def test_up_refuses_a_taken_port_with_a_message(tmp_path: Path) -> None:
