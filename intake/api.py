@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Header, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from intake import service as applications
 from intake.models import Application
@@ -85,7 +86,11 @@ async def submit_application(
         else None,
         idempotency_key=idempotency_key,
     )
-    submitted = applications.submit(session, data, incoming, options, settings)
+    # Off the event loop: a submission may wait for another one's transaction (the same
+    # idempotency key), and the loop serves every other request and the video relay.
+    submitted = await run_in_threadpool(
+        applications.submit, session, data, incoming, options, settings
+    )
     body = SubmittedOut(
         id=submitted.application.id,
         reference=submitted.application.reference,

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from intake import forms, uploads
 from intake import service as applications
-from intake.models import Application, Document
+from intake.models import Document
 from intake.normalize import parse_date
 from servicepoint import auth
 from servicepoint.ratelimit import SharedWindow
@@ -332,9 +332,8 @@ def submit_draft(
     """Submit the draft once; the caller commits.
 
     A second submission of the same draft returns the first application (``created``
-    False) with the draft's token. When two requests race past the look-up, the loser's
-    commit fails on the unique idempotency key: roll back and call
-    :func:`earlier_submission`.
+    False) with the draft's token, also when two requests submit it at the same moment
+    (:func:`intake.service.submit` lets the second wait for the first's transaction).
     """
     settings = settings or get_settings()
     options = applications.SubmissionOptions(
@@ -351,16 +350,6 @@ def submit_draft(
     if not submitted.created:
         submitted.access_token = str(draft["token"])
     return submitted
-
-
-def earlier_submission(session: Session, draft: dict[str, Any]) -> applications.Submitted | None:
-    """The application an earlier submission of this draft created, if any."""
-    earlier = session.exec(
-        select(Application).where(Application.idempotency_key == str(draft["id"]))
-    ).first()
-    if earlier is None:
-        return None
-    return applications.Submitted(earlier, str(draft["token"]), created=False)
 
 
 def problem_url(field_path: str) -> str:

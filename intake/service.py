@@ -7,6 +7,7 @@ written together or not at all.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import uuid
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from intake import uploads
@@ -192,6 +194,31 @@ def check_uploads(
     return checks, problems
 
 
+def _submitted_with_key(session: Session, key: str) -> Application | None:
+    return session.exec(select(Application).where(Application.idempotency_key == key)).first()
+
+
+def _wait_for_submissions_with_key(session: Session, key: str) -> None:
+    """Hold, until this transaction ends, what a concurrent submission with the same
+    idempotency key must wait for, so that its look-up afterwards finds this one's
+    application (a failed insert on the unique key would roll back its whole transaction,
+    which belongs to the caller).
+
+    PostgreSQL: a transaction-scoped advisory lock on the key. SQLite: its one write
+    lock, taken now by an UPDATE that changes nothing; any writer waits for it anyway
+    from the insert on, so this costs only the look-up that follows.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        digest = hashlib.sha256(f"servicepoint.submission:{key}".encode()).digest()
+        lock_id = int.from_bytes(digest[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+    elif dialect == "sqlite":
+        session.execute(text("UPDATE applications SET version = version WHERE 0 = 1"))
+    else:
+        raise NotImplementedError(f"no submission lock for the {dialect} database")
+
+
 def submit(
     session: Session,
     data: dict[str, Any],
@@ -203,9 +230,7 @@ def submit(
     options = options or SubmissionOptions()
     settings = settings or get_settings()
     if options.idempotency_key:
-        earlier = session.exec(
-            select(Application).where(Application.idempotency_key == options.idempotency_key)
-        ).first()
+        earlier = _submitted_with_key(session, options.idempotency_key)
         if earlier is not None:
             return Submitted(earlier, "", created=False)
     if len(files) > settings.max_files_per_application:
@@ -223,6 +248,14 @@ def submit(
     matched, file_problems = match_files(data, files)
     checks, upload_problems = check_uploads(matched, settings)
     raise_for([*problems, *file_problems, *upload_problems])
+    if options.idempotency_key:
+        # Another request with this key may have passed the look-up above at the same
+        # moment (a double click, a client retrying): wait for its transaction, then look
+        # again, instead of failing on the unique key at the insert.
+        _wait_for_submissions_with_key(session, options.idempotency_key)
+        earlier = _submitted_with_key(session, options.idempotency_key)
+        if earlier is not None:
+            return Submitted(earlier, "", created=False)
 
     now = datetime.now(UTC)
     token = options.access_token or auth.new_token()

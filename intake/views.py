@@ -16,7 +16,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
@@ -523,16 +522,7 @@ async def check_answers(request: Request) -> Response:
 
 def _submit(draft: dict[str, Any], language: str) -> applications.Submitted:
     with db.session_scope() as session:
-        try:
-            submitted = portal.submit_draft(session, draft, language)
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            earlier = portal.earlier_submission(session, draft)
-            if earlier is None:
-                raise
-            submitted = earlier
-        return submitted
+        return portal.submit_draft(session, draft, language)
 
 
 def _problems(exc: DomainError) -> list[forms.FieldError]:

@@ -48,6 +48,10 @@ VIDEO_TIME_BASE = Fraction(1, 90_000)
 AUDIO_TIME_BASE = Fraction(1, media.SAMPLE_RATE)
 _OPUS_FRAME_MS = (10, 20, 40, 60) * 3 + (10, 20) * 2 + (2.5, 5, 10, 20) * 4
 
+# Where aiortc's RTCRtpReceiver keeps {RTX SSRC: media SSRC} (a private, name-mangled
+# attribute set from the negotiated encodings in ``receive``).
+RTX_SSRC_ATTRIBUTE = "_RTCRtpReceiver__rtx_ssrc"
+
 _marked: weakref.WeakSet[asyncio.Queue[Any]] = weakref.WeakSet()
 _decoding_worker = rtcrtpreceiver.decoder_worker
 
@@ -78,8 +82,17 @@ def media_ssrc(receiver: RTCRtpReceiver) -> int | None:
 
     The receiver's synchronisation sources include a browser's retransmission stream
     (RTX, also used for bandwidth probes); a PLI naming that SSRC is ignored, so RTX
-    SSRCs are mapped to the media SSRC they repair."""
-    repairs: dict[int, int] = getattr(receiver, "_RTCRtpReceiver__rtx_ssrc", {})
+    SSRCs are mapped to the media SSRC they repair. aiortc keeps that map private: if a
+    version no longer has it where we read it, raise rather than guess, since a guess
+    would ask the retransmission stream for keyframes and the picture would never
+    recover (tests/video/test_forward.py checks it on a real receiver)."""
+    try:
+        repairs: dict[int, int] = getattr(receiver, RTX_SSRC_ATTRIBUTE)
+    except AttributeError:
+        raise RuntimeError(
+            f"aiortc's RTCRtpReceiver has no {RTX_SSRC_ATTRIBUTE} (its RTX to media SSRC "
+            "map): video.forward.media_ssrc must be adapted to this aiortc version"
+        ) from None
     for source in receiver.getSynchronizationSources():
         return repairs.get(source.source, source.source)
     return None

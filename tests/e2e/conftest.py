@@ -67,6 +67,13 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(timeout=10)
 
+    def __enter__(self) -> LiveServer:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
 
 @pytest.fixture(scope="session")
 def live_server(migrated_db: str) -> Iterator[LiveServer]:

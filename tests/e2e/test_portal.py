@@ -38,7 +38,9 @@ TEXT = {
         "start": "Online starten",
         "begin": "Jetzt starten",
         "received": "Eingegangen",
+        "checking": "Wird geprüft",
         "review": "In Bearbeitung bei einer Sachbearbeiterin / einem Sachbearbeiter",
+        "completed": "Abgeschlossen",
         "program": "ein Programm (Windows-EXE)",
         "bomb": "Megapixel",
         "sent": "Antrag gesendet",
@@ -49,7 +51,9 @@ TEXT = {
         "start": "Start online",
         "begin": "Start now",
         "received": "Received",
+        "checking": "Being checked",
         "review": "Being handled by a clerk",
+        "completed": "Completed",
         "program": "a program (Windows EXE)",
         "bomb": "megapixels",
         "sent": "Application sent",
@@ -57,6 +61,22 @@ TEXT = {
         "access": "Access code",
     },
 }
+
+
+STATUS_LABEL = {
+    "submitted": "received",
+    "processing": "checking",
+    "review": "review",
+    "approved": "completed",
+    "rejected": "completed",
+}
+
+
+def status_of(reference: str) -> str:
+    with db.session_scope() as session:
+        return str(
+            session.exec(select(Application).where(Application.reference == reference)).one().status
+        )
 
 
 def count_applications(document_number: str) -> int:
@@ -182,8 +202,9 @@ def test_every_portal_page_and_error_state_is_accessible(page: Any, lang: str) -
     if lang == "de":
         shoot(page, "check-answers-de")
     page.go_back()
-    page.go_back()
-    assert page.locator("#email").count() == 1 or page.locator("#identity-0").count() == 1
+    page.go_back()  # the contact page as first shown (the refused e-mail came after it)
+    assert page.url.endswith("/anmeldung/kontakt")
+    assert page.locator("#email").count() == 1
     page.goto("/anmeldung/pruefen")
     press(page)
     assert check_error_summary(page, lang) == ["declaration"]
@@ -210,9 +231,15 @@ def test_every_portal_page_and_error_state_is_accessible(page: Any, lang: str) -
     secret = page.locator("#secret-link").input_value()
     with page.expect_navigation():
         page.locator("main a.button").first.click()
-    assert t["received"] in page.locator(".status-current").inner_text() or (
-        page.locator(".status-current").count() == 1
-    )
+    # The session's flow runner (when a test before this one started it) may be working
+    # on the case: the page must show the status the case had all the while it loaded.
+    for _ in range(10):
+        before = status_of(reference)
+        shown = page.locator(".status-current").inner_text().strip()
+        if status_of(reference) == before:
+            break
+        page.reload()
+    assert shown == t[STATUS_LABEL[before]]
     no_axe_violations(page)
 
     with db.session_scope() as session:

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.e2e.conftest import axe_violations
 from tests.tutorials.conftest import Published, published  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.e2e
 
 
 def test_player_plays_shows_captions_and_chapters_seek(page: Any, published: Published) -> None:  # noqa: F811

@@ -22,6 +22,8 @@ from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, axe_violatio
 from tests.video.clients import GREEN, Participant, classify
 from tests.video.conftest import clerk, consultation, tokens  # noqa: F401  (fixture)
 
+pytestmark = pytest.mark.e2e
+
 FRAMES_DECODED = """async () => {
   if (!window.videoPeer) { return -1; }
   const stats = await window.videoPeer.getStats();

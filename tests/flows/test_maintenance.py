@@ -19,6 +19,7 @@ from servicepoint import db, events
 from servicepoint.settings import Settings
 from tests.conftest import SHARED_CORPUS
 from tests.flows.conftest import Runner, flow_runs_for
+from tests.flows.test_applications import expected
 
 
 def _corpus_case(
@@ -227,8 +228,18 @@ def test_sweeper_starts_a_case_whose_event_created_no_run(runner: Runner) -> Non
             assert found is not None
             status = found.status
         time.sleep(0.5)
-    assert status in ("approved", "review")
+    assert expected("case-001")["decision"] == "auto"
+    assert status == "approved"
     with db.session_scope() as session:
+        swept = session.get(Application, application_id)
+        assert swept is not None
+        assert (swept.decision, swept.reasons) == ("auto", [])
+        decided = session.exec(
+            select(AuditEntry).where(
+                AuditEntry.application_id == application_id, AuditEntry.action == "decided"
+            )
+        ).all()
+        assert len(decided) == 1
         announcements = session.exec(
             select(events.OutboxEvent).where(
                 events.OutboxEvent.resource_id == f"servicepoint.application.{application_id}",

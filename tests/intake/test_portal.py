@@ -3,7 +3,9 @@ its secret link, handing in a requested document, security headers, the rate lim
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -18,7 +20,7 @@ from sqlmodel import col, select
 from intake import portal, uploads, views
 from intake import service as applications
 from intake.models import Application, AuditEntry, Document, Status
-from servicepoint import db
+from servicepoint import db, sessions
 from servicepoint.app import create_app
 from tests.intake.portal_helpers import BAD, CASES, Citizen, case_application, german, summary
 
@@ -392,8 +394,8 @@ def test_unknown_cases_look_like_missing_ones(citizen: Citizen) -> None:
     assert "Zugangscode" in unknown.text
 
 
-def test_a_requested_document_is_handed_in_on_the_status_page(app: Any) -> None:
-    citizen = Citizen(TestClient(app))
+def _asked_for_a_document(citizen: Citizen) -> str:
+    """A case submitted by ``citizen`` in which a clerk asks for a document; its id."""
     link = _submitted(citizen)
     application_id = link.split("/antrag/")[1].split("?")[0]
     with db.session_scope() as session:
@@ -413,6 +415,12 @@ def test_a_requested_document_is_handed_in_on_the_status_page(app: Any) -> None:
                 "person": 0,
             },
         )
+    return application_id
+
+
+def test_a_requested_document_is_handed_in_on_the_status_page(app: Any) -> None:
+    citizen = Citizen(TestClient(app))
+    application_id = _asked_for_a_document(citizen)
     page = citizen.client.get(f"/antrag/{application_id}")
     assert "Bitte laden Sie die Rückseite Ihres Ausweises hoch." in page.text
     assert f'action="/antrag/{application_id}/nachreichen"' in page.text
@@ -487,18 +495,75 @@ def test_the_letter_of_a_completed_case_is_offered(app: Any) -> None:
 # --- security --------------------------------------------------------------------------
 
 
-def test_forms_without_the_csrf_token_are_refused(citizen: Citizen) -> None:
-    citizen.token()  # the session exists
-    for path in (
-        "/anmeldung/person/1",
-        "/anmeldung/personen",
-        "/anmeldung/adresse",
-        "/anmeldung/dokumente",
-        "/anmeldung/pruefen",
-        "/anmeldung/neu",
-        "/antrag/" + "0" * 32 + "/nachreichen",
-    ):
-        assert citizen.client.post(path, data={}).status_code == 403, path
+def _session_data(citizen: Citizen) -> dict[str, Any]:
+    """What the server keeps for this browser (its draft, its cases, its messages)."""
+    return sessions.load(citizen.client.cookies.get(sessions.COOKIE)).data
+
+
+def _case_rows(application_id: str) -> tuple[Any, ...]:
+    with db.session_scope() as session:
+        application = session.get(Application, application_id)
+        assert application is not None
+        documents = session.exec(
+            select(Document.file).where(Document.application_id == application_id)
+        ).all()
+        audit = session.exec(
+            select(AuditEntry.action).where(AuditEntry.application_id == application_id)
+        ).all()
+        return application.status, application.version, sorted(documents), sorted(audit)
+
+
+def _application_count() -> int:
+    with db.session_scope() as session:
+        return len(session.exec(select(Application.id)).all())
+
+
+def test_forms_without_the_csrf_token_are_refused_and_change_nothing(
+    app: Any, settings: Any
+) -> None:
+    """Each form is posted with everything it needs except the token: refused, and neither
+    the draft, nor the cases, nor the stored files change."""
+    asked = Citizen(TestClient(app))
+    application_id = _asked_for_a_document(asked)
+    drafting = Citizen(TestClient(app))
+    drafting.fill(case_application("case-038"))  # complete: one POST away from a case
+    other = case_application("case-001")
+    person = dict(other["persons"][0], birth_date=german(other["persons"][0]["birth_date"]))
+    upload = b"%PDF-1.4\n% forged " + os.urandom(16) + b"\n%%EOF\n"
+    stored = portal.stored_file(hashlib.sha256(upload).hexdigest(), settings)
+    draft_before, cases_before = _session_data(drafting), _session_data(asked)
+    case_before, count_before = _case_rows(application_id), _application_count()
+    forged: list[tuple[Citizen, str, dict[str, Any], list[Any]]] = [
+        (drafting, "/anmeldung/person/1", person, []),
+        (drafting, "/anmeldung/personen", {"more_persons": "yes"}, []),
+        (drafting, "/anmeldung/adresse", {k: v or "" for k, v in other["new_address"].items()}, []),
+        (drafting, "/anmeldung/einzug", {"move_in_date": german(other["move_in_date"])}, []),
+        (drafting, "/anmeldung/kontakt", {"email": "fremd@example.org"}, []),
+        (
+            drafting,
+            "/anmeldung/dokumente",
+            {"action": "upload"},
+            [("landlord_confirmation", ("fremd.pdf", upload))],
+        ),
+        (drafting, "/anmeldung/pruefen", {"declaration": "yes"}, []),
+        (drafting, "/anmeldung/neu", {}, []),
+        (asked, f"/antrag/{application_id}/nachreichen", {}, [("document", ("b.pdf", upload))]),
+    ]
+    for citizen, path, data, files in forged:
+        response = citizen.client.post(path, data=data, files=files or None)
+        assert response.status_code == 403, path
+        wrong = citizen.client.post(
+            path, data={**data, "csrf_token": "forged"}, files=files or None
+        )
+        assert wrong.status_code == 403, path
+    assert _session_data(drafting) == draft_before
+    assert _session_data(asked) == cases_before
+    assert _case_rows(application_id) == case_before
+    assert _application_count() == count_before
+    assert not stored.exists()
+    # The same citizen with the token still gets through: the refusal was the token's.
+    assert drafting.submit().status_code == 303
+    assert _application_count() == count_before + 1
 
 
 def test_session_cookie_flags_and_security_headers(app: Any) -> None:
@@ -577,7 +642,6 @@ def _draft_for(case: str, settings: Any) -> dict[str, Any]:
 def test_the_loser_of_a_submit_race_finds_the_winners_application(
     settings: Any, migrated_db: str
 ) -> None:
-    from sqlalchemy.exc import IntegrityError
     from sqlmodel import Session
 
     draft = _draft_for("case-024", settings)
@@ -588,28 +652,26 @@ def test_the_loser_of_a_submit_race_finds_the_winners_application(
         winner_id, winner_token = winner.application.id, winner.access_token
 
         def loser() -> None:
-            with Session(engine) as session:
-                try:
-                    portal.submit_draft(session, draft, "de", settings)
+            try:
+                with Session(engine) as session:
+                    earlier = portal.submit_draft(session, draft, "de", settings)
                     session.commit()
-                    outcome["error"] = None
-                except IntegrityError as exc:
-                    session.rollback()
-                    outcome["error"] = exc
-                    earlier = portal.earlier_submission(session, draft)
-                    assert earlier is not None
                     outcome["earlier"] = (earlier.application.id, earlier.access_token)
                     outcome["created"] = earlier.created
+            except BaseException as exc:  # reported below, not lost in the thread
+                outcome["error"] = exc
 
         thread = threading.Thread(target=loser)
         thread.start()
-        thread.join(timeout=0.5)  # the loser waits for the winner's write lock
+        thread.join(timeout=0.5)
+        assert thread.is_alive(), "the loser must wait for the winner's transaction"
         winner_session.commit()
         thread.join(timeout=30)
-    assert isinstance(outcome["error"], IntegrityError)
+    assert "error" not in outcome, outcome
     assert outcome["earlier"] == (winner_id, winner_token)
     assert winner_token == draft["token"]
     assert outcome["created"] is False
+    assert [a.id for a in applications_with_key(str(draft["id"]))] == [winner_id]
 
 
 def test_uploads_of_abandoned_drafts_are_purged(app: Any, settings: Any) -> None:

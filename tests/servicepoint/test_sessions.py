@@ -46,10 +46,17 @@ def test_a_form_post_needs_the_session_csrf_token(client: TestClient) -> None:
     assert cookie
     assert "httponly" in page.headers["set-cookie"].lower()
     assert "samesite=lax" in page.headers["set-cookie"].lower()
+    before = client.get("/test/draft").text
     refused = client.post("/test/form", data={"value": "x"})
     assert refused.status_code == 403
     wrong = client.post("/test/form", data={"value": "x", "csrf_token": "forged"})
     assert wrong.status_code == 403
+    header = client.post("/test/form", data={"value": "x"}, headers={"X-CSRF-Token": "forged"})
+    assert header.status_code == 403
+    multipart = client.post("/test/form", data={"value": "x"}, files={"upload": ("a.txt", b"x")})
+    assert multipart.status_code == 403
+    assert "saved" not in refused.text + wrong.text + header.text + multipart.text
+    assert client.get("/test/draft").text == before  # the form's handler never ran
     ok = client.post("/test/form", data={"value": "Anmeldung", "csrf_token": token})
     assert ok.status_code == 200
     assert ok.text == "saved Anmeldung"
@@ -77,12 +84,17 @@ def test_another_browser_has_its_own_session(client: TestClient) -> None:
 
 
 def test_a_refused_form_gets_a_page_in_the_citizens_language(client: TestClient) -> None:
+    token = client.get("/test/form").headers["x-test-csrf"]
+    kept = client.post("/test/form", data={"value": "kept", "csrf_token": token})
+    assert kept.status_code == 200
     refused = client.post("/test/form?lang=en", data={"value": "x"})
     assert refused.status_code == 403
     assert "Form expired" in refused.text
     assert "<h1>" in refused.text
     german = client.post("/test/form?lang=de", data={"value": "x"})
+    assert german.status_code == 403
     assert "Formular abgelaufen" in german.text
+    assert client.get("/test/draft").text == "kept"
 
 
 def test_an_oversized_form_body_is_refused_before_it_is_read(client: TestClient) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import queue
+import re
 import threading
 from fractions import Fraction
 from typing import Any
@@ -17,7 +18,11 @@ from aiortc.rtcrtpreceiver import RemoteStreamTrack
 from av import VideoFrame
 from PIL import Image
 
-from video import forward, media
+from servicepoint import auth
+from tests.e2e.conftest import LiveServer
+from tests.video.clients import GREEN, Participant
+from tests.video.conftest import consultation, tokens
+from video import api, forward, media
 from video.relay import IncomingSource, OutgoingVideo
 
 
@@ -50,6 +55,8 @@ class Silent(MediaStreamTrack):
 
 
 class FakeReceiver:
+    _RTCRtpReceiver__rtx_ssrc: dict[int, int] = {}  # noqa: RUF012 (as aiortc's has it)
+
     def __init__(self) -> None:
         self.plis: list[int] = []
 
@@ -230,6 +237,57 @@ def test_keyframe_requests_name_the_media_stream_not_its_retransmissions() -> No
 
     assert forward.media_ssrc(BrowserReceiver()) == 1234  # type: ignore[arg-type]
     assert forward.media_ssrc(FakeReceiver()) == 1234  # type: ignore[arg-type]
+
+
+def test_a_receiver_without_aiortcs_rtx_map_is_an_error_not_a_guess() -> None:
+    class Renamed:  # an aiortc version that keeps the map elsewhere
+        def getSynchronizationSources(self) -> list[Any]:  # noqa: N802 (aiortc's name)
+            return [type("Source", (), {"source": 999})()]
+
+    with pytest.raises(RuntimeError, match=forward.RTX_SSRC_ATTRIBUTE):
+        forward.media_ssrc(Renamed())  # type: ignore[arg-type]
+
+
+def _fid_group(sdp: str) -> tuple[int, int]:
+    """(media SSRC, RTX SSRC) of the video section of an SDP (``a=ssrc-group:FID``)."""
+    video = sdp.split("m=video", 1)[1].split("\nm=", 1)[0]
+    found = re.search(r"a=ssrc-group:FID (\d+) (\d+)", video)
+    assert found, video
+    return int(found.group(1)), int(found.group(2))
+
+
+def test_a_real_receiver_maps_the_rtx_ssrc_to_the_media_ssrc(
+    video_server: LiveServer, clerk: auth.User
+) -> None:
+    """aiortc's private RTX map, read by media_ssrc, on the relay's receiver of a real call
+    in which the participant's offer negotiated RTX (as browsers' offers do)."""
+    citizen_token = tokens(consultation(clerk))[0]
+
+    async def scenario() -> tuple[dict[int, int], int | None, tuple[int, int], str]:
+        person = Participant(video_server.url, GREEN, analyse=False)
+        await person.join(citizen_token)
+        try:
+            assert await person.wait_for(lambda: person.frames > 0, 10)
+            offer = person.pc.localDescription.sdp
+            media, rtx = _fid_group(offer)
+            (relay_pc,) = [
+                pc
+                for pc in api.manager().peer_connections
+                if pc.remoteDescription is not None
+                and f"a=ssrc:{media} " in pc.remoteDescription.sdp
+            ]
+            (receiver,) = [t.receiver for t in relay_pc.getTransceivers() if t.kind == "video"]
+            assert await person.wait_for(lambda: bool(receiver.getSynchronizationSources()), 10)
+            named = forward.media_ssrc(receiver)
+            repairs = getattr(receiver, forward.RTX_SSRC_ATTRIBUTE)
+            return repairs, named, (media, rtx), relay_pc.localDescription.sdp
+        finally:
+            await person.close()
+
+    repairs, named, (media, rtx), answer = asyncio.run(scenario())
+    assert "rtx/90000" in answer.split("m=video", 1)[1].split("\nm=", 1)[0]  # RTX negotiated
+    assert repairs == {rtx: media}
+    assert named == media
 
 
 def test_decoded_sources_pass_every_picture_without_waiting_for_keyframes() -> None:
