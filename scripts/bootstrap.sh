@@ -16,7 +16,8 @@ mode="${1:-}"
 
 runtime_packages=(tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng fonts-dejavu-core
                   fonts-liberation espeak-ng poppler-utils)
-test_packages=(chromium fonts-dejavu-extra fonts-ocr-b nodejs npm postgresql)
+test_packages=(chromium fonts-dejavu-extra fonts-ocr-b fonts-dancingscript fonts-comic-neue nodejs npm
+               postgresql)
 
 log() { printf '\033[1mbootstrap:\033[0m %s\n' "$*" >&2; }
 
