@@ -437,7 +437,7 @@ def render_id_back(person: dict[str, Any], rng: random.Random) -> Image.Image:
     for index, line in enumerate(_address_lines(person, rng)):
         _text(draw, (ax, y + (index + 1) * (style.value_mm + 1.7)), line, style.value_font,
               style.value_mm * 0.92, style.ink)  # fmt: skip
-    _draw_mrz(image, td1_lines(person), 4.7 + dx / 2, 40.3 + dy / 2, rng)
+    _draw_mrz(image, person.get("mrz_lines") or td1_lines(person), 4.7 + dx / 2, 40.3 + dy / 2, rng)
     return image
 
 
@@ -503,7 +503,7 @@ def render_passport_page(person: dict[str, Any], rng: random.Random) -> Image.Im
     y += step
     _labelled(draw, style, x, y, label("Gültig bis", "Date of expiry / Date d'expiration"),
               _passport_date(person["expiry_date"], date_style))  # fmt: skip
-    _draw_mrz(image, td3_lines(person), 6.6 + dx / 3, 75.5 + dy / 3, rng)
+    _draw_mrz(image, person.get("mrz_lines") or td3_lines(person), 6.6 + dx / 3, 75.5 + dy / 3, rng)
     return image
 
 
@@ -594,7 +594,8 @@ def render_identity_document(
     ``street``, ``house_number``, ``postal_code``, ``city``, or ``"street, postal city"``;
     printed on an ID card's back, invented when absent), ``authority``, ``eye_colour``,
     ``height_cm``, ``can`` (six digits), ``issuing_state`` (default: ``D`` for ID cards,
-    the nationality for passports). Other keys are ignored.
+    the nationality for passports), ``mrz_lines`` (the zone to print instead of the
+    correct one: tampered documents for tests). Other keys are ignored.
 
     ``kind``: ``id_card`` or ``passport``. ``quality``: ``clean`` (a clean scan or PDF),
     ``scan`` (a flatbed scan: slight skew, softness, noise), ``photo`` (a phone photo of
