@@ -386,7 +386,7 @@ LETTER_BODIES = (
     "wir bestätigen Ihnen gemäß § 19 BMG, dass {persons} am {date} in unsere Wohnung {flat} "
     "eingezogen {verb}.",
     "als Wohnungsgeber bestätigen wir, dass {persons} seit dem {date} die Wohnung {flat} "
-    "bewohnen{plural_n}.",
+    "bewohn{plural_n}.",
 )
 
 
@@ -448,7 +448,7 @@ def letter(conf: Confirmation, rng: random.Random, hand: bool = False) -> Page:
     body = rng.choice(LETTER_BODIES).format(
         persons=persons, date=date_text(conf.move_in, rng), flat=flat,
         verb="sind" if plural else "ist", verb2="haben" if plural else "hat",
-        plural_n="" if plural else "t",
+        plural_n="en" if plural else "t",
     )  # fmt: skip
     owner = (
         " Wir sind Eigentümer der Wohnung."
