@@ -794,7 +794,10 @@ _MONTHS = {
     "OKT": 10, "NOV": 11, "DEC": 12, "DEZ": 12,
 }  # fmt: skip
 _NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,2})\s?[.,:/-]\s?(\d{1,2})\s?[.,:/-]\s?(\d{4})(?!\d)")
-_NAMED_DATE = re.compile(r"(?<!\d)(\d{1,2})\s+([A-Z]{3,4})\w*\s+(\d{4})(?!\d)")
+# ``05 SEP 1997``, and bilingual ``12 MAI/MAY 1984`` as many passports print them.
+_NAMED_DATE = re.compile(
+    r"(?<!\d)(\d{1,2})\s+([A-Z]{3,4})\w*(?:\s?/\s?[A-Z]{3,4}\w*)?\s+(\d{4})(?!\d)"
+)
 
 
 def parse_printed_date(text: str) -> date | None:
@@ -1030,7 +1033,14 @@ def _decide_mrz(
     if not exact:
         unread = set()  # columns moved when the lines were fitted; nothing to map
     _fail_unread_checks(repaired.result, unread)
-    return repaired, list(repaired.guessed), unread
+    guessed = list(repaired.guessed)
+    if votes.passes == 1:
+        # What the shapes changed after a single pass waits for a second reading.
+        guessed += [
+            (i, c) for i, (a, b) in enumerate(zip(lines, refined, strict=True))
+            for c in range(min(len(a), len(b))) if a[c] != b[c]
+        ]  # fmt: skip
+    return repaired, guessed, unread
 
 
 def _fail_unread_checks(result: MRZResult, unread: set[Cell]) -> None:
@@ -1189,6 +1199,7 @@ CONF_PRINTED_NUMBER = 0.6
 # The page OCR and the cut-out read in the card alphabet disagree on the printed number:
 # the latter is reported, trusted only when the form agrees (floor 0.5).
 CONF_READINGS_DIFFER = 0.55
+CONF_UNLABELLED = 0.6  # a front's date whose label was not read: placed by order alone
 
 
 @dataclass(slots=True)
@@ -1354,11 +1365,39 @@ def _gather_evidence(
 # ----------------------------------------------------------------- the front's number
 
 
-def _is_card_front(viz: dict[str, _Found]) -> bool:
-    """A page without MRZ whose visual zone shows an ID card front (no passport label)."""
-    if "document_number" in viz and "passport_number" not in viz:
+def _is_card_front(page: PageText, viz: dict[str, _Found]) -> bool:
+    """A page without MRZ that shows an ID card's front: its number or labelled fields, or,
+    when the small labels are illegible, the title and a printed date (no passport label)."""
+    if "passport_number" in viz:
+        return False
+    if "document_number" in viz:
         return True
-    return len({"surname", "given_names", "birth_date", "expiry_date"} & set(viz)) >= 2
+    if len({"surname", "given_names", "birth_date", "expiry_date"} & set(viz)) >= 2:
+        return True
+    titled = fuzzy_find("deutschland", _fold(page.text), 2) is not None
+    return titled and bool(_printed_dates(visual_rows(page)))
+
+
+def _unlabelled_dates(page: PageText, viz: dict[str, _Found]) -> None:
+    """Birth and expiry date of a card front whose labels OCR did not read (in place).
+
+    A front prints exactly these two dates, the date of birth first and earlier.
+    Without the label the assignment rests on that alone, so the values stay below
+    what the decision trusts alone (``CONF_UNLABELLED``).
+    """
+    if "birth_date" in viz and "expiry_date" in viz:
+        return
+    dates: dict[date, _Found] = {}
+    for day, found in _printed_dates(visual_rows(page)):
+        if 1900 <= day.year <= 2100:  # OCR garbles years (1992 read as 1002)
+            dates.setdefault(day, found)
+    if len(dates) != 2:
+        return
+    earlier, later = sorted(dates)
+    for name, day in (("birth_date", earlier), ("expiry_date", later)):
+        if name not in viz:
+            found = dates[day]
+            viz[name] = _Found(found.text, min(found.confidence, CONF_UNLABELLED), found.box)
 
 
 def _read_front_number(page: PageText, image: Image.Image, viz: dict[str, _Found]) -> None:
@@ -1445,9 +1484,10 @@ def read_identity(
         if reading is not None and (best is None or _mrz_score(reading) > _mrz_score(best)):
             best = reading
         page_viz = read_visual_zone(page)
-        if reading is None and image is not None and _is_card_front(page_viz):
+        if reading is None and image is not None and _is_card_front(page, page_viz):
             _read_front_number(page, image, page_viz)
             _front_nationality(page, page_viz)
+            _unlabelled_dates(page, page_viz)
         if page_viz and viz_page is None:
             viz_page = page.index
         for name, found in page_viz.items():
@@ -1639,7 +1679,11 @@ def _refine_by_shape(
 
 
 def _shape_candidates(kind: str, char: str, failing: bool, impossible: bool) -> set[str]:
-    if kind in ("N", "C") and impossible:
+    # A digit under a failing check (a photo's 5 read as 9 by every pass) is compared with
+    # the zone's certain digits too: only a glyph that looks like another digit's
+    # templates, and not like its own reading's, is changed (a tampered digit still looks
+    # like itself), and no check digit chooses digits.
+    if kind in ("N", "C") and (impossible or failing):
         return set("0123456789")
     if impossible or (kind == "X" and failing):
         return set(MRZ_WHITELIST) - {FILLER}
