@@ -805,22 +805,30 @@ def form_address(doc: Document) -> dict[str, list[Candidate]]:
             if snippet is None:
                 continue
             _address_candidates(snippet, hit.anchor, labels is CITY_LABELS, found)
-            following = _continuation(doc, snippet)
+            following = _continuation(doc, snippet) if labels is FLAT_LABELS else None
             if labels is FLAT_LABELS and not _has_postal(snippet.text) and following:
-                if _has_postal(following.text):  # "Lister Meile 45" / "30161 Hannover"
-                    _address_candidates(following, hit.anchor, False, found)
+                _address_candidates(following, hit.anchor, False, found)
     return found
 
 
 def _continuation(doc: Document, snippet: Snippet) -> Snippet | None:
-    """The line after the one ``snippet`` ends on, unless it is a label."""
+    """The postal code line among the two lines after ``snippet``'s, before any label.
+
+    A flat's address may run over two or three lines ("Lister Meile 45, 2. OG" /
+    "links" / "30161 Hannover").
+    """
     if not snippet.words:
         return None
     last = snippet.words[-1]
-    for index, line in enumerate(doc.lines[:-1]):
+    for index, line in enumerate(doc.lines):
         if any(w is last for w in line.words):
-            following = doc.lines[index + 1]
-            return None if is_label_line(following.text) else doc.line_snippet(index + 1)
+            for following in range(index + 1, min(index + 3, len(doc.lines))):
+                text = doc.lines[following].text
+                if is_label_line(text):
+                    return None
+                if _has_postal(text):
+                    return doc.line_snippet(following)
+            return None
     return None
 
 
