@@ -724,9 +724,32 @@ def form_landlord(doc: Document) -> list[Candidate]:
         if snippet is None:
             continue
         name = _name_before_address(snippet.text)
+        if name and name == snippet.text.strip(" ,;:-–·|"):
+            snippet = _with_legal_form(doc, snippet)
+            name = snippet.text
         if name:
             found.append(_landlord_candidate(name, snippet, hit.anchor, "form label"))
     return found
+
+
+_LEGAL_FORM = re.compile(
+    r"(?:GmbH|mbH|eG|AG|KG|SE|e\.\s?V\.|GbR|OHG|UG)(?:\s*(?:&|und)\s*Co\.?\s*KG)?", re.IGNORECASE
+)
+
+
+def _with_legal_form(doc: Document, snippet: Snippet) -> Snippet:
+    """A company name whose legal form a narrow column wrapped onto the next line."""
+    last = snippet.words[-1] if snippet.words else None
+    for index, line in enumerate(doc.lines[:-1]):
+        if last is not None and any(w is last for w in line.words):
+            following = doc.lines[index + 1]
+            if _LEGAL_FORM.fullmatch(following.text.strip(" ,.")) or _LEGAL_FORM.fullmatch(
+                following.text.strip(" ,")
+            ):
+                text = f"{snippet.text} {following.text.strip(' ,')}"
+                return Snippet(text, snippet.words + following.words, snippet.page, snippet.source)
+            break
+    return snippet
 
 
 _NOT_NAMES = {"ja", "nein", "yes", "no", "x", "off", "on", "einzug", "auszug"}
