@@ -280,7 +280,14 @@ _EDGE_COLUMN_INK = 0.7
 
 
 def _text_bands(binary: Image.Image, min_height: int) -> list[tuple[int, int]]:
-    profile = _row_profile(_without_edges(binary))
+    bands = _bands(binary, min_height)
+    if len(bands) < 2:  # an MRZ has two or three lines: an edge may have merged them
+        bands = _bands(_without_edges(binary), min_height)
+    return bands
+
+
+def _bands(binary: Image.Image, min_height: int) -> list[tuple[int, int]]:
+    profile = _row_profile(binary)
     peak = max(profile, default=0)
     if peak == 0:
         return []
