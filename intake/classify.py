@@ -116,6 +116,12 @@ _ID_CARD_PHRASES = (
     "Bundesrepublik Deutschland",
 )
 _PASSPORT_PHRASES = ("Reisepass", "Passport", "Passeport", "Pasaporte", "Passaporto")
+# The English labels of an identity document's visual zone (ICAO 9303 asks for English
+# beside the national language). Several of them together are an identity document even
+# when its title is too small to read and it has no machine-readable zone (a card's front).
+_IDENTITY_LABELS = ("Surname", "Given names", "Date of birth", "Place of birth", "Nationality",
+                    "Date of expiry", "Date of issue", "Colour of eyes", "Authority")  # fmt: skip
+_MIN_IDENTITY_LABELS = 3
 
 # The legal concept: a landlord confirmation names the Wohnungsgeber or § 19 BMG
 # (or calls itself a landlord's certificate of moving in). Without one of these,
@@ -153,6 +159,7 @@ class Evidence:
     mrz_passport: int = 0
     id_card_words: int = 0
     passport_words: int = 0
+    identity_labels: int = 0
     landlord_score: float = 0.0
     readable_words: int = 0
 
@@ -187,6 +194,7 @@ def gather_evidence(pages: list[PageText], acroform: dict[str, str]) -> Evidence
     squeezed = squeeze(form_text + "\n" + text)[:_MAX_SEARCHED_CHARS]
     evidence.id_card_words = sum(contains_phrase(squeezed, p) for p in _ID_CARD_PHRASES)
     evidence.passport_words = sum(contains_phrase(squeezed, p) for p in _PASSPORT_PHRASES)
+    evidence.identity_labels = sum(contains_phrase(squeezed, p) for p in _IDENTITY_LABELS)
     core = sum(w for p, w in _LANDLORD_CORE if contains_phrase(squeezed, p))
     if core > 0:
         support = sum(w for p, w in _LANDLORD_SUPPORT if contains_phrase(squeezed, p))
@@ -226,11 +234,16 @@ def decide(ev: Evidence) -> tuple[DocType, float]:
 def _identity_type(ev: Evidence) -> tuple[DocType, float] | None:
     passport_votes = 2 * ev.mrz_passport + ev.passport_words
     id_votes = 2 * ev.mrz_id_card + ev.id_card_words
+    # A visual zone whose title and MRZ were not read (a card photographed poorly): an
+    # identity document, an ID card unless it says passport, at what labels are worth.
+    by_labels = None
+    if ev.identity_labels >= _MIN_IDENTITY_LABELS:
+        by_labels = DocType.ID_CARD, min(0.85, 0.6 + 0.05 * ev.identity_labels)
     if ev.mrz_lines == 0 and passport_votes == 0 and ev.id_card_words < 2:
         # "Bundesrepublik Deutschland" alone is printed on many official letters.
-        return None
+        return by_labels
     if passport_votes == 0 and id_votes == 0:
-        return None
+        return by_labels
     kind = DocType.PASSPORT if passport_votes > id_votes else DocType.ID_CARD
     strength = max(passport_votes, id_votes) + ev.mrz_lines
     confidence = min(0.99, 0.55 + 0.1 * strength)

@@ -28,6 +28,10 @@ class TextSource(StrEnum):
     OCR = "ocr"  # tesseract on a page image
 
 
+# FieldValue.source of a document number read from an ID card's printed front (OCR):
+# without a check digit of its own, the decision trusts it only when the form agrees.
+PRINTED_NUMBER = "printed_number"
+
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1
 
 

@@ -42,7 +42,15 @@ from PIL import Image, ImageChops, ImageFilter, ImageOps
 
 from intake import ocr
 from intake.classify import fuzzy_find
-from intake.documents import Box, FieldValue, MRZResult, PageText, TextSource, Word
+from intake.documents import (
+    PRINTED_NUMBER,
+    Box,
+    FieldValue,
+    MRZResult,
+    PageText,
+    TextSource,
+    Word,
+)
 from intake.mrz import (
     FILLER,
     ICAO_CODES,
@@ -251,7 +259,34 @@ def _union(a: Box, b: Box) -> Box:
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
+def _without_edges(binary: Image.Image) -> Image.Image:
+    """The binarised crop with columns blanked that are ink in most rows.
+
+    A crop around the MRZ of a photographed card often takes in the card's edge
+    or the table beside it: a dark stripe from top to bottom that puts ink into
+    every row, so that the row profile shows one band instead of the text lines.
+    No column of text is ink in most rows (three lines of glyphs with gaps between).
+    """
+    ink = np.asarray(binary) == 0
+    edges = ink.mean(axis=0) > _EDGE_COLUMN_INK
+    if not edges.any():
+        return binary
+    cleaned = np.asarray(binary).copy()
+    cleaned[:, edges] = 255
+    return Image.fromarray(cleaned)
+
+
+_EDGE_COLUMN_INK = 0.7
+
+
 def _text_bands(binary: Image.Image, min_height: int) -> list[tuple[int, int]]:
+    bands = _bands(binary, min_height)
+    if len(bands) < 2:  # an MRZ has two or three lines: an edge may have merged them
+        bands = _bands(_without_edges(binary), min_height)
+    return bands
+
+
+def _bands(binary: Image.Image, min_height: int) -> list[tuple[int, int]]:
     profile = _row_profile(binary)
     peak = max(profile, default=0)
     if peak == 0:
@@ -766,7 +801,10 @@ _MONTHS = {
     "OKT": 10, "NOV": 11, "DEC": 12, "DEZ": 12,
 }  # fmt: skip
 _NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,2})\s?[.,:/-]\s?(\d{1,2})\s?[.,:/-]\s?(\d{4})(?!\d)")
-_NAMED_DATE = re.compile(r"(?<!\d)(\d{1,2})\s+([A-Z]{3,4})\w*\s+(\d{4})(?!\d)")
+# ``05 SEP 1997``, and bilingual ``12 MAI/MAY 1984`` as many passports print them.
+_NAMED_DATE = re.compile(
+    r"(?<!\d)(\d{1,2})\s+([A-Z]{3,4})\w*(?:\s?/\s?[A-Z]{3,4}\w*)?\s+(\d{4})(?!\d)"
+)
 
 
 def parse_printed_date(text: str) -> date | None:
@@ -785,25 +823,87 @@ def parse_printed_date(text: str) -> date | None:
 
 
 _GERMAN_SERIAL = re.compile(r"^[CFGHJKLMNPRTVWXYZ0-9]{9}$")
-_SERIAL_LOOKALIKES = str.maketrans({"O": "0", "Q": "0", "D": "0", "I": "1", "S": "5", "B": "8"})
+_SERIAL_LOOKALIKES = str.maketrans({"O": "0", "Q": "0", "D": "0", "I": "1", "S": "5", "B": "8",
+                                    "A": "4", "U": "0"})  # fmt: skip
+SERIAL_ALPHABET = "CFGHJKLMNPRTVWXYZ0123456789"
+
+
+def _serial_runs(row: _Row) -> list[tuple[str, str, float, Box]]:
+    """(text as read, text in the card alphabet, confidence, box) of every run of one to
+    three adjacent words of a row that could be a nine-character card number: OCR
+    often splits the widely spaced print of the number into two words."""
+    runs = []
+    for start in range(len(row.words)):
+        for count in (1, 2, 3):
+            words = row.words[start : start + count]
+            if len(words) < count:
+                break
+            read = "".join(clean_line(w.text) for w in words)
+            text = read.translate(_SERIAL_LOOKALIKES)
+            if _GERMAN_SERIAL.match(text):
+                confidence = min(w.confidence for w in words)
+                runs.append((read, text, confidence, _union_all([w.box for w in words])))
+    return runs
 
 
 def _german_serial(rows: Sequence[_Row], before_row: int) -> _Found | None:
     """The serial number printed top right on a German identity card.
 
     It uses digits and the consonants of the BSI alphabet only, so a nine
-    character word of those is it; letters it never contains are read as the
-    digits they resemble.
+    character word (or run of words) of those is it; letters it never contains
+    are read as the digits they resemble.
     """
     candidates: list[_Found] = []
     for row in rows[: max(before_row, 0) + 1]:
-        for word in row.words:
-            read = clean_line(word.text)
-            text = read.translate(_SERIAL_LOOKALIKES)
-            if _GERMAN_SERIAL.match(text):
-                confidence = word.confidence * (0.9 if text != read else 1.0)
-                candidates.append(_Found(text, confidence, word.box))
+        for read, text, confidence, box in _serial_runs(row):
+            candidates.append(_Found(text, confidence * (0.9 if text != read else 1.0), box))
     return max(candidates, key=lambda f: f.box[2], default=None)
+
+
+def _serial_region(rows: Sequence[_Row], before_row: int) -> Box | None:
+    """Where the card number stands when the page OCR did not read it as one: the
+    rightmost word of the rows above the first label, with the short words just left
+    of it that the wide spacing of the print split off."""
+    words = [w for row in rows[: max(before_row, 0)] for w in row.words if clean_line(w.text)]
+    if not words:
+        return None
+    rightmost = max(words, key=lambda w: w.box[2])
+    height = rightmost.box[3] - rightmost.box[1]
+    line = sorted(
+        (w for w in words if abs(w.box[1] - rightmost.box[1]) < height), key=lambda w: w.box[0]
+    )
+    chosen = [rightmost]
+    chars = len(clean_line(rightmost.text))
+    for word in reversed(line[: line.index(rightmost)]):
+        length = len(clean_line(word.text))
+        if chosen[0].box[0] - word.box[2] > 1.2 * height or chars + length > 10:
+            break
+        chosen.insert(0, word)
+        chars += length
+    return _union_all([w.box for w in chosen]) if 6 <= chars <= 11 else None
+
+
+def reread_serial(image: Image.Image, box: Box, timeout: float = 30.0) -> _Found | None:
+    """Read the card number again from its cut-out, in the card alphabet only.
+
+    The page OCR reads the small monospaced print with the letters of ordinary
+    text (``E`` for ``C``, ``I`` for ``L``); one line read with the alphabet as
+    whitelist leaves tesseract only the characters the number can hold.
+    """
+    height = box[3] - box[1]
+    margin = max(4, height // 2)
+    crop = image.crop((max(0, box[0] - 2 * margin), max(0, box[1] - margin),
+                       min(image.width, box[2] + 2 * margin),
+                       min(image.height, box[3] + margin)))  # fmt: skip
+    # As the MRZ glyphs: a fixed glyph height, ink by local contrast (the number is
+    # printed in colour on a tinted, patterned background).
+    gray = _scaled(ImageOps.grayscale(crop), _GLYPH_HEIGHT / max(1, height))
+    binary = _binarise(gray, _GLYPH_HEIGHT)
+    page = ocr.run_tesseract(binary, lang="eng", psm=7, whitelist=SERIAL_ALPHABET, timeout=timeout)
+    text = "".join(clean_line(w.text) for w in page.words)
+    if not _GERMAN_SERIAL.match(text) or not page.words:
+        return None
+    return _Found(text, min(w.confidence for w in page.words), box)
 
 
 def _passport_code_and_number(found: _Found) -> tuple[_Found | None, _Found | None]:
@@ -940,7 +1040,14 @@ def _decide_mrz(
     if not exact:
         unread = set()  # columns moved when the lines were fitted; nothing to map
     _fail_unread_checks(repaired.result, unread)
-    return repaired, list(repaired.guessed), unread
+    guessed = list(repaired.guessed)
+    if votes.passes == 1:
+        # What the shapes changed after a single pass waits for a second reading.
+        guessed += [
+            (i, c) for i, (a, b) in enumerate(zip(lines, refined, strict=True))
+            for c in range(min(len(a), len(b))) if a[c] != b[c]
+        ]  # fmt: skip
+    return repaired, guessed, unread
 
 
 def _fail_unread_checks(result: MRZResult, unread: set[Cell]) -> None:
@@ -1092,6 +1199,14 @@ CONF_UNVERIFIED = 0.6  # the document carries an MRZ that did not verify
 CONF_VIZ_MAX = 0.92  # printed value read by OCR, no MRZ to confirm it
 CONF_CONFLICT = 0.3  # the zones disagree
 CONF_VIZ_CREDIBLE = 0.85  # a printed value read at least this well can contradict the MRZ
+# A document number read from print only (an ID card's front, a passport page whose MRZ
+# was not read): no check digit covers it, so it is trusted only where an independent
+# source (the form, the MRZ of the back uploaded separately) agrees.
+CONF_PRINTED_NUMBER = 0.6
+# The page OCR and the cut-out read in the card alphabet disagree on the printed number:
+# the latter is reported, trusted only when the form agrees (floor 0.5).
+CONF_READINGS_DIFFER = 0.55
+CONF_UNLABELLED = 0.6  # a front's date whose label was not read: placed by order alone
 
 
 @dataclass(slots=True)
@@ -1135,6 +1250,10 @@ def _merge_one(
         out.fields[name] = FieldValue(value, confidence, TextSource.OCR, page, ev.viz.box)
         return
     credible_viz = ev.viz is not None and ev.viz.confidence >= CONF_VIZ_CREDIBLE
+    if name == "document_number" and ev.mrz_checked and ev.viz and ev.mrz:
+        # The printed number differing from a checked MRZ number only in look-alikes
+        # is an OCR ambiguity of the print, not a contradiction: the check digit decides.
+        credible_viz = credible_viz and not _lookalike_equal(ev.viz.text, ev.mrz)
     if ev.mrz and ev.viz and credible_viz:
         out.conflicts.append(name)
         # A value under a passing check digit is what the document encodes; otherwise
@@ -1148,8 +1267,19 @@ def _merge_one(
         return
     if ev.viz:
         cap = CONF_VIZ_MAX if mrz is None else CONF_UNVERIFIED
+        source: str = TextSource.OCR
+        if name == "document_number":
+            cap = min(cap, CONF_PRINTED_NUMBER)
+            source = PRINTED_NUMBER if mrz is None else source
         confidence = min(ev.viz.confidence, cap)
-        out.fields[name] = FieldValue(ev.viz.text, confidence, TextSource.OCR, page, ev.viz.box)
+        out.fields[name] = FieldValue(ev.viz.text, confidence, source, page, ev.viz.box)
+
+
+def _lookalike_equal(a: str, b: str) -> bool:
+    """Equal but for characters OCR confuses (``G``/``6``, ``Z``/``2``, ``8``/``B`` ...)."""
+    return len(a) == len(b) and all(
+        x == y or y in _lookalikes(x) for x, y in zip(a, b, strict=True)
+    )
 
 
 def _mrz_only_confidence(name: str, ev: _Evidence, mrz: MrzReading) -> float:
@@ -1239,6 +1369,83 @@ def _gather_evidence(
     return evidence
 
 
+# ----------------------------------------------------------------- the front's number
+
+
+def _is_card_front(page: PageText, viz: dict[str, _Found]) -> bool:
+    """A page without MRZ that shows an ID card's front: its number or labelled fields, or,
+    when the small labels are illegible, the title and a printed date (no passport label)."""
+    if "passport_number" in viz:
+        return False
+    if "document_number" in viz:
+        return True
+    if len({"surname", "given_names", "birth_date", "expiry_date"} & set(viz)) >= 2:
+        return True
+    titled = fuzzy_find("deutschland", _fold(page.text), 2) is not None
+    return titled and bool(_printed_dates(visual_rows(page)))
+
+
+def _unlabelled_dates(page: PageText, viz: dict[str, _Found]) -> None:
+    """Birth and expiry date of a card front whose labels OCR did not read (in place).
+
+    A front prints exactly these two dates, the date of birth first and earlier.
+    Without the label the assignment rests on that alone, so the values stay below
+    what the decision trusts alone (``CONF_UNLABELLED``).
+    """
+    if "birth_date" in viz and "expiry_date" in viz:
+        return
+    dates: dict[date, _Found] = {}
+    for day, found in _printed_dates(visual_rows(page)):
+        if 1900 <= day.year <= 2100:  # OCR garbles years (1992 read as 1002)
+            dates.setdefault(day, found)
+    if len(dates) != 2:
+        return
+    earlier, later = sorted(dates)
+    for name, day in (("birth_date", earlier), ("expiry_date", later)):
+        if name not in viz:
+            found = dates[day]
+            viz[name] = _Found(found.text, min(found.confidence, CONF_UNLABELLED), found.box)
+
+
+def _read_front_number(page: PageText, image: Image.Image, viz: dict[str, _Found]) -> None:
+    """Read the card number of a front again, cut out, in the card alphabet (in place).
+
+    The printed number carries no check digit (the MRZ on the back adds it), so
+    whatever is read here stays below what the decision trusts alone
+    (``CONF_PRINTED_NUMBER``); two readings that disagree lower it further.
+    """
+    rows = visual_rows(page)
+    first_label = min((i for i, r in enumerate(rows) if _is_label_row(r)), default=2)
+    found = viz.get("document_number")
+    box = found.box if found is not None else _serial_region(rows, first_label)
+    if box is None:
+        return
+    try:
+        again = reread_serial(image, box)
+    except ocr.OcrError:
+        logger.warning("OCR of the card number failed", exc_info=True)
+        return
+    if again is None:
+        return
+    if found is None:
+        viz["document_number"] = again
+    elif found.text != again.text:
+        viz["document_number"] = _Found(
+            again.text, min(again.confidence, CONF_READINGS_DIFFER), box
+        )
+
+
+def _front_nationality(page: PageText, viz: dict[str, _Found]) -> None:
+    """``DEUTSCH`` printed on a German card's front whose label OCR did not read (in place)."""
+    if "nationality" in viz:
+        return
+    for word in page.words:
+        if len(word.text) >= 6 and _fuzzy_find("deutsch", _fold(word.text))[0] <= 1:
+            if len(_fold(word.text)) <= 8:  # not DEUTSCHLAND of the title
+                viz["nationality"] = _Found("D", word.confidence, word.box)
+                return
+
+
 # ----------------------------------------------------------------- entry point
 
 
@@ -1284,6 +1491,10 @@ def read_identity(
         if reading is not None and (best is None or _mrz_score(reading) > _mrz_score(best)):
             best = reading
         page_viz = read_visual_zone(page)
+        if reading is None and image is not None and _is_card_front(page, page_viz):
+            _read_front_number(page, image, page_viz)
+            _front_nationality(page, page_viz)
+            _unlabelled_dates(page, page_viz)
         if page_viz and viz_page is None:
             viz_page = page.index
         for name, found in page_viz.items():
@@ -1475,7 +1686,11 @@ def _refine_by_shape(
 
 
 def _shape_candidates(kind: str, char: str, failing: bool, impossible: bool) -> set[str]:
-    if kind in ("N", "C") and impossible:
+    # A digit under a failing check (a photo's 5 read as 9 by every pass) is compared with
+    # the zone's certain digits too: only a glyph that looks like another digit's
+    # templates, and not like its own reading's, is changed (a tampered digit still looks
+    # like itself), and no check digit chooses digits.
+    if kind in ("N", "C") and (impossible or failing):
         return set("0123456789")
     if impossible or (kind == "X" and failing):
         return set(MRZ_WHITELIST) - {FILLER}

@@ -25,6 +25,7 @@ from functools import lru_cache
 
 from PIL import Image
 
+from intake import layout
 from intake.classify import allowed_errors, fold, fuzzy_find
 from intake.documents import Box, FieldValue, PageText, TextSource, Word
 
@@ -127,47 +128,17 @@ def _page_lines(page: PageText) -> list[Line]:
     for word in page.words:
         grouped.setdefault(word.line, []).append(word)
     if grouped:
-        rows = _visual_rows([grouped[k] for k in sorted(grouped)])
-        return [Line(page.index, page.source, row) for row in rows]
+        lines = [grouped[k] for k in sorted(grouped)]
+        if any(w.box[2] > w.box[0] for w in page.words):
+            lines = layout.page_lines(lines, is_label_line)
+        return [Line(page.index, page.source, words) for words in lines]
     # A page without word geometry: one pseudo-word per token, full confidence.
-    lines = []
+    lines_ = []
     for text_line in page.text.splitlines():
         words = [Word(token, 1.0, (0, 0, 0, 0)) for token in text_line.split()]
         if words:
-            lines.append(Line(page.index, page.source, words))
-    return lines
-
-
-def _visual_rows(lines: list[list[Word]]) -> list[list[Word]]:
-    """Join text lines that sit side by side into one row, left to right.
-
-    OCR layout analysis may put a form's labels and its filled-in values into
-    separate blocks and report all labels before all values; side by side on the
-    page, they belong together. Lines overlapping vertically by more than half
-    the smaller height form a row.
-    """
-    rows: list[list[Word]] = []
-    spans: list[tuple[int, int]] = []
-    for line in sorted(lines, key=lambda ws: min(w.box[1] for w in ws)):
-        top, bottom = min(w.box[1] for w in line), max(w.box[3] for w in line)
-        for index, (row_top, row_bottom) in enumerate(spans):
-            overlap = min(bottom, row_bottom) - max(top, row_top)
-            if overlap > 0.5 * min(bottom - top, row_bottom - row_top) and not _overlaps_x(
-                rows[index], line
-            ):
-                rows[index] = sorted(rows[index] + line, key=lambda w: w.box[0])
-                spans[index] = (min(top, row_top), max(bottom, row_bottom))
-                break
-        else:
-            rows.append(list(line))
-            spans.append((top, bottom))
-    return rows
-
-
-def _overlaps_x(row: list[Word], line: list[Word]) -> bool:
-    row_x = (min(w.box[0] for w in row), max(w.box[2] for w in row))
-    line_x = (min(w.box[0] for w in line), max(w.box[2] for w in line))
-    return min(row_x[1], line_x[1]) > max(row_x[0], line_x[0])
+            lines_.append(Line(page.index, page.source, words))
+    return lines_
 
 
 # ------------------------------------------------------------------ folding with positions
@@ -538,7 +509,7 @@ def _union(boxes: list[Box]) -> Box | None:
 _NOT_A_VALUE = ("unterschrift", "stempel")
 _NOT_LANDLORD_NAME = _NOT_A_VALUE + (
     "anschrift", "adresse", "bestaetigung", "ist", "telefon", "tel", "email", "mail",
-    "strasse", "gemaess", "nach",
+    "strasse", "gemaess", "nach", "einzugsbestaetigung", "wohnungsgeberbestaetigung",
 )  # fmt: skip
 _LANDLORD_WORDS = ("wohnungsgebers", "wohnungsgeberin", "vermieters", "vermieterin", "eigentuemers")
 
@@ -561,6 +532,10 @@ LANDLORD_LABELS = (
     Label("der wohnungsgeberin", exclude=_NOT_LANDLORD_NAME, anchor=FUZZY_LABEL),
     Label("des vermieters", exclude=_NOT_LANDLORD_NAME, anchor=FUZZY_LABEL),
     Label("wohnungsgeber vermieter", exclude=_NOT_LANDLORD_NAME, anchor=FUZZY_LABEL),
+    Label("eigentuemer vermieter", start_only=True, exclude=_NOT_LANDLORD_NAME),
+    Label("vermieter eigentuemer", start_only=True, exclude=_NOT_LANDLORD_NAME),
+    Label("eigentuemer in", start_only=True, exclude=_NOT_LANDLORD_NAME),
+    Label("eigentuemer", start_only=True, exclude=_NOT_LANDLORD_NAME),
 )
 MOVE_IN_LABELS = (
     Label("datum des einzugs", fuzzy=True),
@@ -580,6 +555,8 @@ FLAT_LABELS = (
     Label("anschrift der wohnung", exclude=_LANDLORD_WORDS, fuzzy=True),
     Label("anschrift der neuen wohnung"),
     Label("anschrift der bezogenen wohnung"),
+    Label("adresse der bezogenen wohnung"),
+    Label("adresse der neuen wohnung"),
     Label("lage der wohnung"),
     Label("adresse der wohnung"),
     Label("bezogene wohnung"),
@@ -630,12 +607,25 @@ RESIDENT_LABELS = (
     Label("mieterin", start_only=True, exclude=_NOT_A_VALUE),
     Label("bewohner in", start_only=True),
     Label("bewohner", start_only=True),
+    Label("person", start_only=True, exclude=_NOT_A_VALUE + ("meldepflichtige",)),
     Label("familienname vorname", fuzzy=True),
     Label("in die oben genannte wohnung ist sind", fuzzy=True),
     Label("ist sind folgende", fuzzy=True),
 )
+# Labels of what no field is read from (the landlord's own address, ownership): they
+# end the value of the label before them.
+OTHER_LABELS = (
+    Label("anschrift des wohnungsgebers"),
+    Label("anschrift der wohnungsgeberin"),
+    Label("anschrift des vermieters"),
+    Label("anschrift der vermieterin"),
+    Label("sitz anschrift", start_only=True),
+    Label("wohnungsgeber ist eigentuemer"),
+    Label("eigentuemer der wohnung"),
+)
 _ALL_LABELS = (
-    LANDLORD_LABELS
+    OTHER_LABELS
+    + LANDLORD_LABELS
     + MOVE_IN_LABELS
     + FLAT_LABELS
     + STREET_LABELS
@@ -701,7 +691,7 @@ def _value_after(doc: Document, hit: LabelHit, accept: Callable[[str], bool]) ->
         candidate = doc.lines[index].text
         if is_label_line(candidate):
             return None
-        if candidate.strip() and accept(_ENUMERATION.sub("", candidate)):
+        if candidate.strip() and (accept(candidate) or accept(_ENUMERATION.sub("", candidate))):
             return doc.line_snippet(index)
     return None
 
@@ -734,9 +724,32 @@ def form_landlord(doc: Document) -> list[Candidate]:
         if snippet is None:
             continue
         name = _name_before_address(snippet.text)
+        if name and name == snippet.text.strip(" ,;:-–·|"):
+            snippet = _with_legal_form(doc, snippet)
+            name = snippet.text
         if name:
             found.append(_landlord_candidate(name, snippet, hit.anchor, "form label"))
     return found
+
+
+_LEGAL_FORM = re.compile(
+    r"(?:GmbH|mbH|eG|AG|KG|SE|e\.\s?V\.|GbR|OHG|UG)(?:\s*(?:&|und)\s*Co\.?\s*KG)?", re.IGNORECASE
+)
+
+
+def _with_legal_form(doc: Document, snippet: Snippet) -> Snippet:
+    """A company name whose legal form a narrow column wrapped onto the next line."""
+    last = snippet.words[-1] if snippet.words else None
+    for index, line in enumerate(doc.lines[:-1]):
+        if last is not None and any(w is last for w in line.words):
+            following = doc.lines[index + 1]
+            if _LEGAL_FORM.fullmatch(following.text.strip(" ,.")) or _LEGAL_FORM.fullmatch(
+                following.text.strip(" ,")
+            ):
+                text = f"{snippet.text} {following.text.strip(' ,')}"
+                return Snippet(text, snippet.words + following.words, snippet.page, snippet.source)
+            break
+    return snippet
 
 
 _NOT_NAMES = {"ja", "nein", "yes", "no", "x", "off", "on", "einzug", "auszug"}
@@ -812,9 +825,34 @@ def form_address(doc: Document) -> dict[str, list[Candidate]]:
     ):
         for hit in _label_hits(doc, labels, flat_sections):
             snippet = _value_after(doc, hit, accept)
-            if snippet is not None:
-                _address_candidates(snippet, hit.anchor, labels is CITY_LABELS, found)
+            if snippet is None:
+                continue
+            _address_candidates(snippet, hit.anchor, labels is CITY_LABELS, found)
+            following = _continuation(doc, snippet) if labels is FLAT_LABELS else None
+            if labels is FLAT_LABELS and not _has_postal(snippet.text) and following:
+                _address_candidates(following, hit.anchor, False, found)
     return found
+
+
+def _continuation(doc: Document, snippet: Snippet) -> Snippet | None:
+    """The postal code line among the two lines after ``snippet``'s, before any label.
+
+    A flat's address may run over two or three lines ("Lister Meile 45, 2. OG" /
+    "links" / "30161 Hannover").
+    """
+    if not snippet.words:
+        return None
+    last = snippet.words[-1]
+    for index, line in enumerate(doc.lines):
+        if any(w is last for w in line.words):
+            for following in range(index + 1, min(index + 3, len(doc.lines))):
+                text = doc.lines[following].text
+                if is_label_line(text):
+                    return None
+                if _has_postal(text):
+                    return doc.line_snippet(following)
+            return None
+    return None
 
 
 def _has_address_part(text: str) -> bool:
@@ -917,16 +955,21 @@ def _name_lines(
     pieces: list[Snippet] = []
     if rest:
         pieces.append(doc.line_snippet(hit.line, len(text) - len(rest)))
-    pieces += [doc.line_snippet(i) for i in range(hit.line + 1, min(hit.line + 8, len(doc.lines)))]
+    pieces += [doc.line_snippet(i) for i in range(hit.line + 1, min(hit.line + 10, len(doc.lines)))]
+    header: list[str] | None = None
     for piece in pieces:
+        if _NUMBERED_PERSON.fullmatch(piece.text):
+            continue  # "Person 1 | Person 2" over a grid of names
         if is_label_line(piece.text) or _has_label_word(piece.text):
             if names:
                 break
             if surname_first is None:
                 surname_first = _surname_first(piece.text)
+            header = _table_header(piece.text) or header
             continue
         cells = _without_other_columns(piece.text)
-        parsed = _names_in(cells, surname_first)
+        parsed = _table_row(cells, header) if header else []
+        parsed = parsed or _names_in(cells, surname_first)
         if not parsed and _garbled_name_row(cells):
             # A row that should be a name but does not read as one: keep it, so the
             # list is complete, and let its confidence say that it is doubtful.
@@ -939,6 +982,49 @@ def _name_lines(
         names += parsed
         snippets.append(_words_for(piece, cells))
     return names, snippets, garbled
+
+
+_SEPARATED = re.compile(r"\s*\|\s*")
+_NUMBERED_PERSON = re.compile(
+    r"(?:\s*\|?\s*(?:Person|Mieter(?:in)?|Bewohner(?:in)?)\s*\d{1,2}\s*[.:]?)+\s*", re.IGNORECASE
+)
+_HEADER_ROLES = (
+    ("given", ("vorname", "vornamen", "rufname")),
+    ("surname", ("familienname", "nachname", "name", "zuname")),
+    ("birth", ("geburtsdatum", "geboren", "geburtstag", "geb")),
+    ("number", ("nr", "lfd", "nummer")),
+)
+
+
+def _table_header(text: str) -> list[str] | None:
+    """Roles of a table's header cells ("Nr. | Name | Vorname | Geburtsdatum"), if it is one."""
+    if layout.SEPARATOR not in text:
+        return None
+    roles = []
+    for cell in _SEPARATED.split(text):
+        words = Folded.of(cell).text.split()
+        role = next((r for r, names in _HEADER_ROLES if any(w in names for w in words)), "")
+        roles.append(role)
+    return roles if "given" in roles and "surname" in roles else None
+
+
+def _table_row(text: str, header: list[str]) -> list[str]:
+    """The name in a table row whose cells line up with the header's (given, surname)."""
+    cells = _SEPARATED.split(text)
+    if len(cells) > len(header) or len(cells) < 2:
+        return []
+    if (
+        len(cells) < len(header)
+        and header[0] == "number"
+        and not re.fullmatch(r"\d{1,2}\.?", cells[0])
+    ):
+        header = header[1:]  # the running number was not read
+    roles = dict(zip(header, cells, strict=False))
+    given, surname = roles.get("given", "").strip(" ,"), roles.get("surname", "").strip(" ,")
+    name = f"{given} {surname}"
+    if not given or not surname or not _PERSON_NAME.fullmatch(name) or _has_label_word(name):
+        return []
+    return [name]
 
 
 def _garbled_name_row(text: str) -> bool:
@@ -967,10 +1053,10 @@ def _without_other_columns(text: str) -> str:
 def _names_in(text: str, surname_first: bool | None) -> list[str]:
     """Personal names in one value line ("1. Lange, Lea; 2. Lange, Tom")."""
     names = []
-    for part in re.split(r"\s*;\s*|\s+(?:und|sowie|&)\s+|\s+(?=\d{1,2}[.)]\s)", text):
+    for part in re.split(r"\s*[;|]\s*|\s+(?:und|sowie|&)\s+|\s+(?=\d{1,2}[.)]\s)", text):
         part = _TITLES.sub("", _ENUMERATION.sub("", part).strip(" .,:"))
-        if not part:
-            continue
+        if not part or re.fullmatch(r"\d{1,2}", part):
+            continue  # an empty cell, or the running number of a list
         if not _PERSON_NAME.fullmatch(part) or parse_date(part) or _has_label_word(part):
             return []
         if len(part.replace(",", " ").split()) < 2:
@@ -1031,7 +1117,7 @@ _SENTENCE_PREFIX = re.compile(
     r"(?:Mieterin(?:nen)?|Mieter|Eheleute|Familie|Bewohner(?:in)?|Person(?:en)?)?\s*"
 )
 _MOVE_WORDS = re.compile(
-    r"eingezogen|bezogen|Einzug|einziehen|eingezogen|Mietbeginn|Mietverhältnis|Übergabe",
+    r"eingezogen|bezogen|Einzug|einziehen|Mietbeginn|Mietverhältnis|Übergabe|bewohn(?:t|en)\b",
     re.IGNORECASE,
 )
 _DATE_ANY = re.compile(

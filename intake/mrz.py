@@ -57,6 +57,10 @@ _ALTERNATIVE = {a: b for pair in _AMBIGUOUS_PAIRS for a, b in (pair, pair[::-1])
 # vowels and none of the letters that resemble digits (B, D, Q, S).
 _GERMAN_SERIAL_LETTERS = frozenset("CFGHJKLMNPRTVWXYZ")
 
+# Letters a German serial cannot contain that OCR reads for a second digit besides
+# the one field semantics maps them to (see _serial_doubts).
+_SERIAL_SECOND_READING = {"S": "8"}
+
 _MAX_COMBINATIONS = 4096
 
 # ICAO 9303 Part 3 three-letter codes of states, organisations and special
@@ -499,24 +503,48 @@ def semantic_char(char: str, kind: str, german_serial: bool = False) -> str:
     return char
 
 
-def _normalise(layout: _Layout, lines: list[str]) -> list[tuple[int, int]]:
-    """Apply field semantics in place; returns the changed cells."""
+def _normalise(layout: _Layout, lines: list[str], *, serial: bool) -> list[tuple[int, int]]:
+    """Apply field semantics in place; returns the changed cells.
+
+    ``serial=False`` settles every column but the document number's letters;
+    ``serial=True`` then maps the letters a German serial number cannot contain,
+    which is known only once the country codes are settled (an issuing state
+    ``D`` read as ``O`` is repaired by :func:`_repair_country_codes` in between).
+    """
     changed: list[tuple[int, int]] = []
-    # Country codes first: whether the number is a German serial depends on them.
-    for pass_serial in (False, True):
-        german = pass_serial and _is_german(lines, layout)
-        serial_cells = set(_cells([layout.spans["document_number"]]))
-        for index, kinds in enumerate(layout.kinds):
-            chars = list(lines[index])
-            for col, kind in enumerate(kinds):
-                if pass_serial and (index, col) not in serial_cells:
-                    continue
-                new = semantic_char(chars[col], kind, german)
-                if new != chars[col]:
-                    chars[col] = new
-                    changed.append((index, col))
-            lines[index] = "".join(chars)
+    german = serial and _is_german(lines, layout)
+    serial_cells = set(_cells([layout.spans["document_number"]]))
+    for index, kinds in enumerate(layout.kinds):
+        chars = list(lines[index])
+        for col, kind in enumerate(kinds):
+            if serial and (index, col) not in serial_cells:
+                continue
+            new = semantic_char(chars[col], kind, german)
+            if new != chars[col]:
+                chars[col] = new
+                changed.append((index, col))
+        lines[index] = "".join(chars)
     return changed
+
+
+def _serial_doubts(
+    layout: _Layout, read: Sequence[str], fixed: Sequence[str]
+) -> dict[tuple[int, int], str]:
+    """Other digits a German serial's impossible letter may stand for.
+
+    ``S`` is read for a printed ``5`` as often as for an ``8`` (OCR-B), and ``S``
+    and ``8`` weigh the same in the check digit (28 and 8): mapping it to ``5``
+    alone would fail a correct number, keeping it would pass a wrong one. Both
+    digits are left to the check digit, as a choice it made, when the first
+    reading leaves no solution.
+    """
+    if not _is_german(fixed, layout):
+        return {}
+    doubts: dict[tuple[int, int], str] = {}
+    for line, col in _cells([layout.spans["document_number"]]):
+        if read[line][col] in _SERIAL_SECOND_READING:
+            doubts[(line, col)] = _SERIAL_SECOND_READING[read[line][col]]
+    return doubts
 
 
 # Letters OCR confuses in country codes, which no check digit covers: a code
@@ -655,11 +683,20 @@ def repair_mrz(
     layout = LAYOUTS[fmt]
     read = fit_lines(cleaned, fmt)
     fixed = list(read)
-    normalised = _normalise(layout, fixed)
+    normalised = _normalise(layout, fixed, serial=False)
     normalised += _repair_country_codes(layout, fixed, alternatives or {})
+    normalised += _normalise(layout, fixed, serial=True)
     guessed: dict[tuple[int, int], str] = {}
     if not all(evaluate_checks(fixed, fmt).values()):
         guessed = _unique_solution(layout, fixed, alternatives or {}, candidate_cells)
+        doubts = _serial_doubts(layout, read, fixed)
+        if not guessed and doubts:
+            # Only when the usual reading of an impossible letter leaves no solution.
+            widened = {**(alternatives or {})}
+            for cell, char in doubts.items():
+                widened[cell] = widened.get(cell, "") + char
+            cells = None if candidate_cells is None else {*candidate_cells, *doubts}
+            guessed = _unique_solution(layout, fixed, widened, cells)
         fixed = _apply(fixed, guessed)
     result = _result(fmt, fixed, reference, corrected=bool(normalised or guessed))
     return Repair(result=result, read=read, normalised=normalised, guessed=sorted(guessed))

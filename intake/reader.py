@@ -276,7 +276,9 @@ def _understand(
     illegible upload is not evidence of a wrong document. The extractor of the
     declared type still runs (its fields carry their own, low, confidence), and an
     identity document whose machine-readable zone is read with valid check digits
-    is recognised by it.
+    is recognised by it. The same holds for an upload declared as an identity
+    document that reads as legible "other" text: its zone is cut out and read, and
+    only a verified zone makes it an identity document.
     """
     reading = DocumentReading(
         file=path.name,
@@ -291,6 +293,16 @@ def _understand(
         _add_problem(reading, "unreadable")
         return reading
     doc_type, confidence = classify(content.pages, content.acroform)
+    identity_declared = declared_type in (DocType.ID_CARD, DocType.PASSPORT)
+    if doc_type is DocType.OTHER and confidence >= 0.5 and identity_declared:
+        # A photo whose page OCR garbled the MRZ lines and missed the card's title reads
+        # as "other"; the cut-out zone read glyph by glyph may still verify.
+        _extract(reading, declared_type, content, reference)
+        if reading.mrz is not None and reading.mrz.valid:
+            reading.type = DocType.PASSPORT if reading.mrz.format == "TD3" else DocType.ID_CARD
+            reading.type_confidence = 0.9
+            return reading
+        reading.fields, reading.mrz = {}, None
     if doc_type is DocType.OTHER and confidence < 0.5:
         _add_problem(reading, "unreadable")
         _extract(reading, declared_type, content, reference)

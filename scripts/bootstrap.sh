@@ -20,7 +20,8 @@ mode="${1:-}"
 runtime_packages=(tesseract-ocr tesseract-ocr-deu tesseract-ocr-eng fonts-dejavu-core
                   fonts-liberation espeak-ng poppler-utils
                   libtesseract-dev libleptonica-dev pkg-config g++ python3-dev)
-test_packages=(chromium fonts-dejavu-extra nodejs npm postgresql nginx)
+test_packages=(chromium fonts-dejavu-extra fonts-ocr-b fonts-dancingscript fonts-comic-neue nodejs npm
+               postgresql nginx)
 
 log() { printf '\033[1mbootstrap:\033[0m %s\n' "$*" >&2; }
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from intake.documents import DocType, DocumentReading, FieldValue
+from intake.documents import PRINTED_NUMBER, DocType, DocumentReading, FieldValue
 from intake.names import comparable, names_match, normalize_street
 from intake.normalize import (
     edit_distance,
@@ -555,14 +555,39 @@ def check_identity(ctx: RuleContext) -> list[Finding]:
         readings = [r for r in match.by_person.get(index, []) if not r.problems]
         if not readings:
             continue  # reported as missing or unreadable by the document rules
-        findings.extend(_check_mrz(readings, index))
+        findings.extend(_check_mrz(ctx, readings, person, index))
         for reading in readings:
             others = [o for o in readings if o is not reading]
             findings.extend(_check_identity_fields(ctx, reading, person, index, others))
     return findings
 
 
-def _check_mrz(readings: list[DocumentReading], person: int) -> list[Finding]:
+def _front_number_corroborated(
+    ctx: RuleContext, readings: list[DocumentReading], form: Mapping[str, Any]
+) -> bool:
+    """Whether an ID card's front, uploaded without its back, shows the form's number.
+
+    The nine characters printed on the front carry no check digit of their own (the
+    back's MRZ adds it), so they are never trusted alone; the citizen typing the same
+    number is the independent second source that lets the front stand in for the zone.
+    """
+    floor = ctx.service.min_corroborated_confidence
+    for reading in readings:
+        found = reading.fields.get("document_number")
+        if (
+            reading.type is DocType.ID_CARD
+            and found is not None
+            and found.source == PRINTED_NUMBER
+            and found.confidence >= floor
+            and _numbers_equal(found.value, form.get("id_document_number"))
+        ):
+            return True
+    return False
+
+
+def _check_mrz(
+    ctx: RuleContext, readings: list[DocumentReading], form: Mapping[str, Any], person: int
+) -> list[Finding]:
     findings: list[Finding] = []
     with_mrz = [r for r in readings if r.mrz is not None]
     for reading in with_mrz:
@@ -580,7 +605,7 @@ def _check_mrz(readings: list[DocumentReading], person: int) -> list[Finding]:
                     details={"failed_checks": failed, "lines": list(reading.mrz.lines)},
                 )
             )
-    if not with_mrz:
+    if not with_mrz and not _front_number_corroborated(ctx, readings, form):
         files = ", ".join(f"„{_doc_name(r.file)}“" for r in readings)
         findings.append(
             Finding(

@@ -207,6 +207,9 @@ def test_printed_dates() -> None:
     assert parse_printed_date("05 SEP 1997") == date(1997, 9, 5)
     assert parse_printed_date("24 OKT 2031") == date(2031, 10, 24)
     assert parse_printed_date("31.02.2000") is None
+    assert parse_printed_date("12 MAI/MAY 1984") == date(1984, 5, 12)
+    assert parse_printed_date("01 MÄR/MAR 1972") == date(1972, 3, 1)
+    assert parse_printed_date("03 DEZ / DEC 2035") == date(2035, 12, 3)
 
 
 def test_card_read_upside_down_is_turned() -> None:

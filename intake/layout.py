@@ -1,0 +1,235 @@
+"""Page geometry for field finding: cells, rows, and columns of labelled fields.
+
+A form's text is not one stream: a label's value sits to its right or below it, two
+or three columns of labelled fields stand side by side, people are listed in a grid of
+two per row or in a table. Reading order alone (what OCR reports line by line, or a
+PDF's text layer by baseline) mixes the columns up: "Vermieter   bezogen am" becomes
+one line, and the landlord's name is followed by the move-in date.
+
+This module rebuilds the lines of a page from the words' boxes:
+
+* **Cells.** A line is cut where the space between two words is much wider than a
+  word space (:data:`CELL_GAP` times the line's height): a label and the value beside
+  it, or two names of a grid, become separate cells. Cells of one line are joined by
+  the pseudo-word :data:`SEPARATOR`, so extraction can tell "Anna Lange | Tom Lange"
+  (two people) from "Anna Lange Tom" (one).
+* **Field columns.** Where a vertical gutter runs through consecutive rows and at
+  least two of the columns it separates carry labels of their own, the rows are
+  columns of fields, not labels with values beside them: each column becomes a run of
+  lines of its own, read top to bottom, one column after the other. A gutter with
+  labels on one side only (labels left, values right) is kept as cells of one row.
+
+Nothing here knows a template: the only knowledge is which cells are labels, which the
+caller tells (``is_label``), and the boxes.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from intake.documents import Word
+
+CELL_GAP = 1.6  # a gap wider than this many line heights separates cells
+SEPARATOR = "|"
+MIN_BAND_ROWS = 3  # rows a gutter must run through to make columns
+
+
+@dataclass(slots=True)
+class Cell:
+    words: list[Word]
+
+    @property
+    def x0(self) -> int:
+        return min(w.box[0] for w in self.words)
+
+    @property
+    def x1(self) -> int:
+        return max(w.box[2] for w in self.words)
+
+    @property
+    def y0(self) -> int:
+        return min(w.box[1] for w in self.words)
+
+    @property
+    def y1(self) -> int:
+        return max(w.box[3] for w in self.words)
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+
+@dataclass(slots=True)
+class Row:
+    cells: list[Cell]
+
+    @property
+    def y0(self) -> int:
+        return min(c.y0 for c in self.cells)
+
+    @property
+    def y1(self) -> int:
+        return max(c.y1 for c in self.cells)
+
+
+def _height(words: list[Word]) -> float:
+    return float(statistics.median(max(1, w.box[3] - w.box[1]) for w in words))
+
+
+def cells_of(line: list[Word]) -> list[Cell]:
+    """``line`` (left to right) cut at gaps wider than :data:`CELL_GAP` line heights."""
+    ordered = sorted(line, key=lambda w: w.box[0])
+    height = _height(ordered)
+    cells = [Cell([ordered[0]])]
+    for word in ordered[1:]:
+        gap = word.box[0] - cells[-1].words[-1].box[2]
+        if gap > CELL_GAP * height:
+            cells.append(Cell([word]))
+        else:
+            cells[-1].words.append(word)
+    return cells
+
+
+def rows_of(lines: list[list[Word]]) -> list[Row]:
+    """Cells of all lines grouped into rows: cells side by side that overlap vertically.
+
+    OCR may report a form's labels and the values beside them as separate lines (or
+    blocks); side by side on the page they are one row.
+    """
+    cells = [cell for line in lines if line for cell in cells_of(line)]
+    rows: list[Row] = []
+    for cell in sorted(cells, key=lambda c: (c.y0 + c.y1) / 2):
+        for row in reversed(rows[-4:]):
+            overlap = min(cell.y1, row.y1) - max(cell.y0, row.y0)
+            height = min(cell.y1 - cell.y0, row.y1 - row.y0)
+            if overlap > 0.5 * height and not any(_overlaps_x(cell, c) for c in row.cells):
+                row.cells.append(cell)
+                row.cells.sort(key=lambda c: c.x0)
+                break
+        else:
+            rows.append(Row([cell]))
+    return rows
+
+
+def _overlaps_x(a: Cell, b: Cell) -> bool:
+    return min(a.x1, b.x1) > max(a.x0, b.x0)
+
+
+# ------------------------------------------------------------------ field columns
+
+
+@dataclass(slots=True)
+class Band:
+    """Consecutive rows cut by the same gutters into columns of fields."""
+
+    start: int  # first row index
+    end: int  # one past the last row index
+    gutters: list[float]  # x positions, left to right
+
+
+def _free_at(row: Row, x: float) -> bool:
+    return not any(c.x0 <= x <= c.x1 for c in row.cells)
+
+
+def _both_sides(row: Row, x: float) -> bool:
+    return any(c.x1 < x for c in row.cells) and any(c.x0 > x for c in row.cells)
+
+
+def _gutter_candidates(rows: list[Row]) -> list[float]:
+    xs = set()
+    for row in rows:
+        for left, right in zip(row.cells, row.cells[1:], strict=False):
+            xs.add(round((left.x1 + right.x0) / 2))
+    return sorted(xs)
+
+
+def find_bands(rows: list[Row], is_label: Callable[[str], bool]) -> list[Band]:
+    """Runs of rows that vertical gutters cut into columns each carrying labels.
+
+    Every gap between two cells of a row proposes a gutter; it holds over the run of
+    rows in which no cell covers it, and counts where both sides of it carry labels.
+    Gutters in the same gap are one; rows cut by the same gutters form a band.
+    """
+    runs: list[tuple[int, int, float]] = []
+    for x in _gutter_candidates(rows):
+        start = 0
+        while start < len(rows):
+            if not _free_at(rows[start], x):
+                start += 1
+                continue
+            end = start
+            while end < len(rows) and _free_at(rows[end], x):
+                end += 1
+            sides = [i for i in range(start, end) if _both_sides(rows[i], x)]
+            if sides and _is_field_gutter(rows[sides[0] : sides[-1] + 1], x, is_label):
+                runs.append((sides[0], sides[-1] + 1, x))
+            start = end
+    covered = sorted({i for start, end, _ in runs for i in range(start, end)})
+    bands: list[Band] = []
+    for index in covered:
+        if bands and bands[-1].end == index:
+            bands[-1].end = index + 1
+        else:
+            bands.append(Band(index, index + 1, []))
+    for band in bands:
+        size = band.end - band.start
+        xs = sorted(
+            x
+            for start, end, x in runs
+            if min(end, band.end) - max(start, band.start) >= min(MIN_BAND_ROWS, size) / 1
+            and min(end, band.end) - max(start, band.start) >= size / 2
+        )
+        band.gutters = _one_per_gap(xs, rows[band.start : band.end])
+    return [b for b in bands if b.gutters]
+
+
+def _is_field_gutter(rows: list[Row], x: float, is_label: Callable[[str], bool]) -> bool:
+    if len(rows) < MIN_BAND_ROWS or sum(_both_sides(r, x) for r in rows) < MIN_BAND_ROWS - 1:
+        return False
+    left = [c for r in rows for c in r.cells if c.x1 < x]
+    right = [c for r in rows for c in r.cells if c.x0 > x]
+    return any(is_label(c.text) for c in left) and any(is_label(c.text) for c in right)
+
+
+def _one_per_gap(xs: list[float], rows: list[Row]) -> list[float]:
+    """Gutters with no cell between them are the same gutter."""
+    centres = [(c.x0 + c.x1) / 2 for r in rows for c in r.cells]
+    kept: list[float] = []
+    for x in xs:
+        if kept and not any(kept[-1] < centre < x for centre in centres):
+            continue
+        kept.append(x)
+    return kept
+
+
+def _separated(cells: list[Cell]) -> list[Word]:
+    words: list[Word] = []
+    for index, cell in enumerate(cells):
+        if index:
+            words.append(Word(SEPARATOR, 1.0, (0, 0, 0, 0), cell.words[0].line))
+        words.extend(cell.words)
+    return words
+
+
+def page_lines(lines: list[list[Word]], is_label: Callable[[str], bool]) -> list[list[Word]]:
+    """The page's lines in reading order, cells separated, field columns one by one."""
+    rows = rows_of(lines)
+    bands = {band.start: band for band in find_bands(rows, is_label)}
+    ordered: list[list[Word]] = []
+    index = 0
+    while index < len(rows):
+        band = bands.get(index)
+        if band is None:
+            ordered.append(_separated(rows[index].cells))
+            index += 1
+            continue
+        edges = [-1e9, *band.gutters, 1e9]
+        for left, right in zip(edges, edges[1:], strict=False):
+            for row in rows[band.start : band.end]:
+                column = [c for c in row.cells if left < (c.x0 + c.x1) / 2 < right]
+                if column:
+                    ordered.append(_separated(column))
+        index = band.end
+    return ordered
