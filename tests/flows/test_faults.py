@@ -294,6 +294,9 @@ def test_tesseract_failing_on_one_document_sends_only_that_case_to_review(
         smtp_server[1],
         tmp_path / "runner.log",
         SERVICEPOINT_TESSERACT_CMD=str(wrapper),
+        # The failing binary is the fault under test: read through the command, not the
+        # engine kept loaded (which never runs the binary).
+        SERVICEPOINT_TESSERACT_API="false",
     )
     runner.start()
     try:
