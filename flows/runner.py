@@ -225,6 +225,14 @@ async def serve_until_cancelled(
         except (httpx.HTTPError, OSError, RuntimeError) as exc:
             log.warning("lost the Prefect API (%s); serving again once it is back", exc)
             await asyncio.sleep(1.0)
+        except ExceptionGroup as group:
+            # Prefect's runner gives up after three failed polls and raises them from its
+            # task group: the same loss of the API, wrapped (the runner used to die of it).
+            lost, other = group.split((httpx.HTTPError, OSError, RuntimeError))
+            if other is not None or lost is None:
+                raise
+            log.warning("lost the Prefect API (%s); serving again once it is back", lost)
+            await asyncio.sleep(1.0)
         finally:
             if serving is not None and not serving.done():
                 serving.cancel()
