@@ -4,6 +4,7 @@ processes, nginx), with the application database on PostgreSQL too."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -49,14 +50,69 @@ class Office:
         with db.session_scope_for(self.database_url) as session:
             return {n.name: n.url for n in session.query(VideoNode).all()}
 
-    def kill_worker_host(self, number: int) -> None:
-        """SIGKILL worker N, its warm process and every flow run (a host that dies)."""
-        for name, pid in self.parts().items():
-            if name in (f"worker-{number}", f"warm-{number}"):
-                os.killpg(pid, signal.SIGKILL)
+    def kill_worker_host(self, number: int, timeout: float = 30.0) -> None:
+        """SIGKILL worker N, its warm process and everything they started (a host that
+        dies), and return once none of it runs any more.
+
+        Prefect starts a flow run in a session of its own (so that a group-wide signal
+        does not reach it), so killing the two process groups alone would leave a run
+        started without the warm process running and deciding cases: the whole process
+        tree goes. A signal takes effect when the kernel next schedules the process,
+        which on a loaded machine can be a while after ``kill`` returned."""
+        roots = {
+            pid
+            for name, pid in self.parts().items()
+            if name in (f"worker-{number}", f"warm-{number}")
+        }
+        doomed: set[int] = set()
+        while True:  # until the tree stops growing (a process may be forking right now)
+            tree = _tree(roots) - doomed
+            if not tree:
+                break
+            for pid in tree:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGSTOP)  # no more forks from it
+            doomed |= tree
+        for pid in doomed:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while _running(doomed):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{sorted(_running(doomed))} still run after SIGKILL")
+            time.sleep(0.05)
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _processes() -> dict[int, tuple[int, str]]:
+    """Every process: pid -> (parent pid, state)."""
+    table = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        table[int(stat.parent.name)] = (int(fields[1]), fields[0])
+    return table
+
+
+def _tree(roots: set[int]) -> set[int]:
+    """``roots`` and all their descendants that still run (zombies excepted)."""
+    table = _processes()
+    found = {pid for pid in roots if pid in table}
+    grew = True
+    while grew:
+        children = {pid for pid, (ppid, _) in table.items() if ppid in found} - found
+        found |= children
+        grew = bool(children)
+    return {pid for pid in found if table[pid][1] not in ("Z", "X")}
+
+
+def _running(pids: set[int]) -> set[int]:
+    table = _processes()
+    return {pid for pid in pids if pid in table and table[pid][1] not in ("Z", "X")}
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
