@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -182,23 +183,52 @@ async def wait_for_triggers(
     await asyncio.sleep(TRIGGER_GRACE_SECONDS)
 
 
-def _runner_class() -> Any:
-    """Prefect's Runner, stopped cleanly on SIGTERM.
+class _Stopper:
+    """The flow runner's SIGTERM handler, in every phase of its life.
 
-    Prefect's own SIGTERM handler calls the runner's ``stop()`` from inside the event
-    loop, where it only creates the ``astop()`` coroutine and drops it ("coroutine
-    'Runner.astop' was never awaited"), then exits with SystemExit through the loop. This
-    one schedules ``astop()`` on the loop: serving ends, and with it the process.
+    Installed when the process starts: a SIGTERM while it still waits for Prefect or
+    declares its deployments (before Prefect's runner serves) ends the process at once,
+    with exit code 0. While a runner serves, it stops that runner instead: Prefect's own
+    handler calls ``stop()`` from inside the event loop, where it only creates the
+    ``astop()`` coroutine and drops it ("coroutine 'Runner.astop' was never awaited"),
+    then exits with SystemExit through the loop; this schedules ``astop()`` on the loop,
+    so serving ends, and with it the process.
     """
+
+    def __init__(self) -> None:
+        self.runner: Any = None
+        self.serving: asyncio.Task[None] | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def serve(self, runner: Any, serving: asyncio.Task[None]) -> None:
+        self.runner, self.serving, self.loop = runner, serving, asyncio.get_running_loop()
+
+    def __call__(self, *_args: Any) -> None:
+        log.info("SIGTERM received; stopping the flow runner")
+        runner, serving, loop = self.runner, self.serving, self.loop
+        if (
+            runner is None
+            or not runner.started
+            or serving is None
+            or serving.done()
+            or loop is None
+            or loop.is_closed()
+        ):
+            raise SystemExit(0)  # nothing is being served (yet, or any more)
+        asyncio.run_coroutine_threadsafe(runner.astop(), loop)
+
+
+STOPPER = _Stopper()
+
+
+def _runner_class() -> Any:
+    """Prefect's Runner, stopped on SIGTERM by :data:`STOPPER` (it installs its own
+    handler when it starts)."""
     from prefect.runner import Runner
 
     class ServiceRunner(Runner):  # type: ignore[misc]
         def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
-            log.info("SIGTERM received; stopping the flow runner")
-            loop = getattr(self, "_loop", None)
-            if not self.started or loop is None or loop.is_closed():
-                raise SystemExit(0)  # nothing is being served yet
-            asyncio.run_coroutine_threadsafe(self.astop(), loop)
+            STOPPER(*args)
 
     return ServiceRunner
 
@@ -217,6 +247,7 @@ async def serve_until_cancelled(
             runner = runner_class(pause_on_shutdown=False, limit=flow_run_limit)
             triggers = await add_declared_flows(runner, declarations)
             serving = asyncio.create_task(runner.start())
+            STOPPER.serve(runner, serving)
             await wait_for_triggers(triggers, api_url, before, serving)
             ready.set()
             log.info("serving %d deployment(s)", len(declarations))
@@ -304,6 +335,7 @@ def configure_logging() -> None:
 
 if __name__ == "__main__":
     configure_logging()
+    signal.signal(signal.SIGTERM, STOPPER)
     try:
         asyncio.run(main())
     except KeyboardInterrupt:

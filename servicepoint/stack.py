@@ -232,7 +232,7 @@ class Supervisor:
         self._kill_group(proc, signal.SIGKILL)
         proc.wait()
         if child.pump is not None:
-            child.pump.join(timeout=2)
+            child.pump.join(timeout=GRACE_SECONDS)  # relay its last lines
 
     @staticmethod
     def _kill_group(proc: subprocess.Popen[bytes] | None, sig: signal.Signals) -> None:

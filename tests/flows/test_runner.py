@@ -113,3 +113,48 @@ def test_the_forkserver_warm_up_writes_nothing_and_keeps_no_connection(tmp_path:
     result = json.loads(_python(["-c", WARM_UP_CHECK], env, tmp_path))
     assert result["idle_connections"] == 0  # a forked run opens its own
     assert result["rows"] == {"applications": 0, "audit_log": 0, "outbox": 0}
+
+
+def test_sigterm_before_serving_stops_the_runner_cleanly(tmp_path: Path) -> None:
+    """A SIGTERM while the runner still waits for Prefect (e.g. ``up`` stopped during
+    its start) ends it at once with exit code 0 and says so, instead of Python's
+    default of dying by the signal without a word."""
+    import selectors
+    import signal
+    import time
+
+    from tests.conftest import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SERVICEPOINT_", "PREFECT_"))}
+    env.update(
+        {
+            "SERVICEPOINT_DATA_DIR": str(tmp_path / "data"),
+            "SERVICEPOINT_PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api",  # nobody
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "flows.runner"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert runner.stdout is not None
+    seen = ""
+    with selectors.DefaultSelector() as selector:
+        selector.register(runner.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + 120
+        while "not reachable" not in seen and time.monotonic() < deadline:
+            if selector.select(timeout=1):
+                line = runner.stdout.readline()
+                if not line:
+                    break
+                seen += line
+    assert "not reachable" in seen, seen
+    runner.send_signal(signal.SIGTERM)
+    rest, _ = runner.communicate(timeout=20)
+    assert runner.returncode == 0, seen + rest
+    assert "SIGTERM received; stopping the flow runner" in rest
+    assert "Traceback" not in rest
