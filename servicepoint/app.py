@@ -29,10 +29,10 @@ _HERE = Path(__file__).resolve().parent
 # Domain modules that expose ``router`` (an APIRouter). A module that does not exist yet
 # is skipped, so domains can land one at a time.
 ROUTER_MODULES = (
-    "intake.api",
+    "intake.portal.api",
     "intake.assistant.api",
     "intake.assistant.views",
-    "intake.views",
+    "intake.portal.views",
     "backoffice.api",
     "backoffice.views",
     "video.api",

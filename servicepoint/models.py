@@ -1,8 +1,8 @@
 """Imports every table of every domain, so Alembic and tests see the whole schema."""
 
 from backoffice.models import DocumentRequest
+from intake.applications.models import Application, AuditEntry, Document, Notification
 from intake.assistant.models import UnansweredQuestion
-from intake.models import Application, AuditEntry, Document, Notification
 from servicepoint.auth import User
 from servicepoint.events import OutboxEvent
 from servicepoint.ratelimit import RateLimit

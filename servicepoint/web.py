@@ -30,6 +30,8 @@ def _template_dirs() -> list[str]:
         path = _ROOT / package / "templates"
         if path.is_dir():
             dirs.append(str(path))
+    dirs.append(str(_ROOT / "intake" / "portal" / "templates"))  # the citizen portal
+    dirs.append(str(_ROOT / "intake" / "applications" / "templates"))  # letters
     dirs.append(str(_ROOT / "intake" / "assistant" / "templates"))  # the citizen assistant
     return dirs
 
