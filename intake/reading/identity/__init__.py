@@ -28,6 +28,7 @@ The package's parts, in the order they depend on each other: ``find`` (the zone)
 package, not from its parts.
 """
 
+from intake.applications.documents import IDENTITY_FIELDS
 from intake.reading.identity.document import read_identity
 from intake.reading.identity.find import (
     MRZ_WHITELIST,
@@ -54,7 +55,6 @@ from intake.reading.identity.score import (
     CONF_UNVERIFIED,
     CONF_VIZ_CREDIBLE,
     CONF_VIZ_MAX,
-    IDENTITY_FIELDS,
     MISMATCH_FIELD,
     align_name_to_mrz,
 )

@@ -11,6 +11,7 @@ from datetime import date
 from PIL import Image
 
 from intake.applications.documents import (
+    IDENTITY_FIELDS,
     FieldValue,
     MRZResult,
     PageText,
@@ -22,7 +23,6 @@ from intake.reading.identity.find import _is_flipped_mrz_text, _mrz_rows, _Row, 
 from intake.reading.identity.score import (
     CONF_READINGS_DIFFER,
     CONF_UNLABELLED,
-    IDENTITY_FIELDS,
     MISMATCH_FIELD,
     _gather_evidence,
     _merge_one,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from intake.applications.documents import (
+    IDENTITY_FIELDS,
     PRINTED_NUMBER,
     FieldValue,
     MRZResult,
@@ -100,14 +101,6 @@ def _printed_dates(rows: Sequence[_Row]) -> list[tuple[date, _Found]]:
 
 # ----------------------------------------------------------------- merging the zones
 
-IDENTITY_FIELDS = (
-    "surname",
-    "given_names",
-    "birth_date",
-    "document_number",
-    "expiry_date",
-    "nationality",
-)
 MISMATCH_FIELD = "mrz_viz_mismatch"
 
 # Confidence policy (the decision trusts >= 0.9 alone, >= 0.5 when the form agrees).

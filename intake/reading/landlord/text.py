@@ -9,19 +9,11 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from intake.applications.documents import PageText, TextSource, Word
+from intake.applications.documents import LANDLORD_FIELDS, PageText, TextSource, Word
 from intake.reading import layout
 from intake.reading.classify import allowed_errors, fold, fuzzy_find
 
-FIELDS = (
-    "landlord_name",
-    "move_in_date",
-    "street",
-    "house_number",
-    "postal_code",
-    "city",
-    "residents",
-)
+FIELDS = LANDLORD_FIELDS
 
 # Anchor certainty: how sure we are that a value sits where the wording says it does.
 EXACT_LABEL = 1.0

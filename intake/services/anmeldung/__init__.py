@@ -24,15 +24,9 @@ judge (``required``, ``identity``, ``landlord``, ``registration``) and ``definit
 (the registered service). Others import from the package, not from its parts.
 """
 
+from intake.applications.documents import IDENTITY_FIELDS, LANDLORD_FIELDS
 from intake.services.anmeldung.definition import ANMELDUNG
-from intake.services.anmeldung.fields import (
-    DOCUMENTS,
-    FIELD_LABELS,
-    FORM_FIELDS,
-    IDENTITY_FIELDS,
-    IDENTITY_TYPES,
-    LANDLORD_FIELDS,
-)
+from intake.services.anmeldung.fields import DOCUMENTS, FIELD_LABELS, FORM_FIELDS, IDENTITY_TYPES
 from intake.services.anmeldung.identity import check_identity
 from intake.services.anmeldung.landlord import (
     check_landlord_confirmation,

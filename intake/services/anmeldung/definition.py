@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from intake.applications.documents import DocType
+from intake.applications.documents import IDENTITY_FIELDS, LANDLORD_FIELDS, DocType
 from intake.services.anmeldung import (  # noqa: F401  (their rules register on import)
     identity,
     landlord,
     registration,
     required,
 )
-from intake.services.anmeldung.fields import (
-    DOCUMENTS,
-    FORM_FIELDS,
-    IDENTITY_FIELDS,
-    LANDLORD_FIELDS,
-)
+from intake.services.anmeldung.fields import DOCUMENTS, FORM_FIELDS
 from intake.services.base import (
     ServiceDefinition,
     register_service,

@@ -15,23 +15,6 @@ from intake.services.base import (
 )
 
 IDENTITY_TYPES = (DocType.ID_CARD, DocType.PASSPORT)
-IDENTITY_FIELDS = (
-    "surname",
-    "given_names",
-    "birth_date",
-    "document_number",
-    "expiry_date",
-    "nationality",
-)
-LANDLORD_FIELDS = (
-    "landlord_name",
-    "move_in_date",
-    "street",
-    "house_number",
-    "postal_code",
-    "city",
-    "residents",
-)
 
 FIELD_LABELS: dict[str, tuple[str, str]] = {
     "surname": ("Familienname", "surname"),
