@@ -68,6 +68,16 @@ def _journey_guard(draft: dict[str, Any]) -> RedirectResponse | None:
     return None
 
 
+def _persons_guard(draft: dict[str, Any]) -> RedirectResponse | None:
+    """The journey guard of a step after the persons: the first person's page while the
+    draft names no one."""
+    if (guard := _journey_guard(draft)) is not None:
+        return guard
+    if not draft.get("persons"):
+        return redirect("/anmeldung/person/1")
+    return None
+
+
 # --- start page -----------------------------------------------------------------------
 
 
@@ -209,10 +219,8 @@ def _persons_page(
 @router.get("/anmeldung/personen", response_class=HTMLResponse)
 async def persons_list(request: Request) -> Response:
     draft = portal.draft_of(state_of(request))
-    if (guard := _journey_guard(draft)) is not None:
+    if (guard := _persons_guard(draft)) is not None:
         return guard
-    if not draft.get("persons"):
-        return redirect("/anmeldung/person/1")
     errors, _kept = take_errors(request)
     return _persons_page(request, draft, errors)
 
@@ -336,10 +344,8 @@ def _simple_routes(slug: str, step: str) -> None:
 
     async def show(request: Request) -> Response:
         draft = portal.draft_of(state_of(request))
-        if (guard := _journey_guard(draft)) is not None:
+        if (guard := _persons_guard(draft)) is not None:
             return guard
-        if not draft.get("persons"):
-            return redirect("/anmeldung/person/1")
         errors, kept = take_errors(request)
         values = kept if kept is not None else _stored_values(step, draft)
         return _simple_page(request, step, draft, values, errors, **_group_fields(step))
@@ -404,10 +410,8 @@ def _documents_page(
 @router.get("/anmeldung/dokumente", response_class=HTMLResponse)
 async def documents_form(request: Request) -> Response:
     draft = portal.draft_of(state_of(request))
-    if (guard := _journey_guard(draft)) is not None:
+    if (guard := _persons_guard(draft)) is not None:
         return guard
-    if not draft.get("persons"):
-        return redirect("/anmeldung/person/1")
     errors, _kept = take_errors(request)
     return _documents_page(request, draft, errors)
 
