@@ -1,0 +1,11 @@
+"""How the back office declares itself to the kernel (entry point ``servicepoint.domains``)."""
+
+from servicepoint.domains import Domain
+
+DOMAIN = Domain(
+    package="backoffice",
+    order=20,
+    routers=("backoffice.api", "backoffice.views"),
+    tables=("backoffice.models",),
+    templates=("templates",),
+)
