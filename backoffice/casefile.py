@@ -17,13 +17,18 @@ from typing import Any
 from sqlmodel import Session
 
 from backoffice.service import get_path
-from intake import processing
-from intake import service as intake_service
-from intake.decision import decide
-from intake.documents import DocumentReading
-from intake.models import Application, AuditEntry, Document
-from intake.names import comparable, names_match, normalize_street
-from intake.normalize import normalize_house_number, normalize_postal_code, parse_date, same_city
+from intake.applications import processing
+from intake.applications import service as intake_service
+from intake.applications.documents import DocumentReading
+from intake.applications.models import Application, AuditEntry, Document
+from intake.reading.names import comparable, names_match, normalize_street
+from intake.reading.normalize import (
+    normalize_house_number,
+    normalize_postal_code,
+    parse_date,
+    same_city,
+)
+from intake.services.decision import decide
 
 
 def N_(message: str) -> str:  # noqa: N802  (marks a message id for translation)

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from backoffice import repository
 from backoffice.casefile import N_
-from intake.models import Status
+from intake.applications.models import Status
 from servicepoint.settings import OFFICE_TIME, local_time
 from tutorials import repository as tutorials_repository
 

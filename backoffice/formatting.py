@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from intake.normalize import parse_date
+from intake.reading.normalize import parse_date
 from servicepoint.settings import local_time
 
 

@@ -2,9 +2,9 @@
 
 The boxes of a reading refer to the page *as it was read*: scans and photos were turned
 cut to the part holding ink, brought to about 300 dpi, turned upright and deskewed before
-OCR (``intake.ocr.read_page``); text-layer PDF pages use a 300 dpi raster. The same steps
+OCR (``intake.reading.ocr.read_page``); text-layer PDF pages use a 300 dpi raster. The same steps
 are replayed here from the reading's recorded crop, rotation and skew
-(``intake.ocr.replay``, without running the orientation detection again), so the
+(``intake.reading.ocr.replay``, without running the orientation detection again), so the
 overlay drawn in the page's pixel space lands on the words. Rendered
 pages are cached on disk by content hash; the case view scales them in the browser.
 """
@@ -21,8 +21,9 @@ from typing import Any
 
 from PIL import Image, ImageSequence
 
-from intake import ocr, pdftext, processing
-from intake.models import Document
+from intake.applications import processing
+from intake.applications.models import Document
+from intake.reading import ocr, pdftext
 from servicepoint.errors import NotFound
 from servicepoint.settings import Settings
 

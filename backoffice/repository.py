@@ -19,7 +19,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from backoffice.models import DocumentRequest
-from intake.models import OPEN_STATUSES, Application, Document, Status
+from intake.applications.models import OPEN_STATUSES, Application, Document, Status
 from servicepoint.auth import User
 from video.models import Consultation
 

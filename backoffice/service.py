@@ -24,10 +24,10 @@ from sqlmodel import Session, select
 from backoffice import repository
 from backoffice.formatting import datetime_text
 from backoffice.models import DocumentRequest
-from intake import completion, processing
-from intake import service as intake_service
-from intake.models import Application, Document, Status
-from intake.normalize import iso_date
+from intake.applications import completion, processing
+from intake.applications import service as intake_service
+from intake.applications.models import Application, Document, Status
+from intake.reading.normalize import iso_date
 from intake.services import get_service
 from intake.services.base import FieldType, FormField
 from servicepoint import auth, mail

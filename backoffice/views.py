@@ -28,10 +28,10 @@ from sqlmodel import Session
 from backoffice import casefile, dashboard, flowruns, pages, repository, service
 from backoffice.casefile import N_
 from backoffice.formatting import Formatter
-from intake import processing
-from intake import service as intake_service
+from intake.applications import processing
+from intake.applications import service as intake_service
+from intake.applications.models import Application, Document, Status
 from intake.assistant import service as assistant_service
-from intake.models import Application, Document, Status
 from intake.services import ServiceDefinition, get_service, service_ids
 from intake.services.base import ReasonCode
 from servicepoint import auth, i18n

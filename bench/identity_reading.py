@@ -2,7 +2,7 @@
 
 Renders ``--n`` documents for every combination of kind (ID card sides, passport) and
 quality with :mod:`tests.corpusgen.identity`, reads each file with the same reader the
-evaluation runs (``intake.reader.read_document``, real tesseract) and prints, per
+evaluation runs (``intake.reading.reader.read_document``, real tesseract) and prints, per
 combination, the share of the six identity fields read right, the share of files with
 every field right, the files read as ``unreadable``, and the values that are wrong but
 carry a confidence the decision would trust on their own (>= 0.9): that last column
@@ -31,9 +31,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from intake.documents import DocType  # noqa: E402
-from intake.evaluate import field_correct  # noqa: E402
-from intake.reader import read_document  # noqa: E402
+from intake.applications.documents import DocType  # noqa: E402
+from intake.applications.evaluate import field_correct  # noqa: E402
+from intake.reading.reader import read_document  # noqa: E402
 from tests.corpusgen.identity import (  # noqa: E402
     QUALITIES,
     expected_identity_fields,

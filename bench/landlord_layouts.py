@@ -3,7 +3,7 @@
     nice -n 10 .venv/bin/python bench/landlord_layouts.py CORPUS_DIR [--workers 2] [--out FILE]
 
 Reads every upload that ``expected.json`` calls a landlord confirmation with the
-production reader (``intake.reader.read_document``) and compares its fields with the
+production reader (``intake.reading.reader.read_document``) and compares its fields with the
 truth the way ``servicepoint evaluate`` scores them. Per layout kind and output
 (text PDF, scan, photo) it prints the documents, the share of fields read correctly,
 how many documents had every field trusted (confidence at or above the service's
@@ -22,9 +22,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from intake.documents import DocType
-from intake.evaluate import field_correct
-from intake.reader import read_document
+from intake.applications.documents import DocType
+from intake.applications.evaluate import field_correct
+from intake.reading.reader import read_document
 from intake.services import get_service
 
 THRESHOLD = float(get_service("anmeldung").min_field_confidence)

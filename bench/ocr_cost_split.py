@@ -27,14 +27,14 @@ from typing import TypeVar
 
 from ocr_throughput import machine, ocr_documents, page_images  # this folder
 
-from intake import ocr
-from intake.reader import read_document
+from intake.reading import ocr
+from intake.reading.reader import read_document
 
 _T = TypeVar("_T")
 
 
 class Clock:
-    """Seconds spent in tesseract processes started by intake.ocr, by purpose."""
+    """Seconds spent in tesseract processes started by intake.reading.ocr, by purpose."""
 
     def __init__(self) -> None:
         self.seconds = {"page": 0.0, "mrz": 0.0}

@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ocr_throughput import ocr_documents, page_images  # noqa: E402
 
-from intake.documents import DocType  # noqa: E402
-from intake.reader import read_document  # noqa: E402
+from intake.applications.documents import DocType  # noqa: E402
+from intake.reading.reader import read_document  # noqa: E402
 
 
 def _cpu(who: int) -> float:

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from intake.documents import DocType, TextSource
-from intake.evaluate import DocumentTask, corpus_cases, iter_readings
-from intake.pdftext import read_pdf
-from intake.uploads import PDF, sniff
+from intake.applications.documents import DocType, TextSource
+from intake.applications.evaluate import DocumentTask, corpus_cases, iter_readings
+from intake.applications.uploads import PDF, sniff
+from intake.reading.pdftext import read_pdf
 
 SECTION = "## OCR throughput"
 

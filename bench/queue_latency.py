@@ -72,7 +72,7 @@ def seed(url: str, cases: int, clerks: int) -> None:
     from sqlalchemy import insert
 
     from backoffice.models import DocumentRequest
-    from intake.models import Application
+    from intake.applications.models import Application
     from servicepoint import auth, db
 
     rng = random.Random(6)

@@ -1,7 +1,8 @@
 """Flows of an application's life: process it when submitted, finish it when decided.
 
-Thin orchestration over ``intake.processing``: each task owns one transaction, every step
-is idempotent, so a crashed or repeated run is recovered by running again.
+Thin orchestration over ``intake.applications.processing``: each task owns one
+transaction, every step is idempotent, so a crashed or repeated run is recovered by
+running again.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows.slots import ocr_slot
-from intake import processing
-from intake.decision import decide
-from intake.documents import DocumentReading
-from intake.evaluate import DocumentTask, iter_readings
-from intake.models import Application
+from intake.applications import processing
+from intake.applications.documents import DocumentReading
+from intake.applications.evaluate import DocumentTask, iter_readings
+from intake.applications.models import Application
+from intake.services.decision import decide
 from servicepoint.db import session_scope
 from servicepoint.settings import get_settings
 

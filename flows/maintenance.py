@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from prefect import flow, get_run_logger
 
-from intake import portal, processing, service
-from intake.models import Application
+from intake.applications import processing, service
+from intake.applications.models import Application
+from intake.portal import portal
 from servicepoint.db import session_scope
 from servicepoint.settings import Settings, get_settings
 

@@ -85,7 +85,7 @@ def preload() -> None:
     # starting a fresh interpreter that imports the reader again.
     from multiprocessing import forkserver
 
-    from intake.evaluate import _context
+    from intake.applications.evaluate import _context
 
     _context()
     forkserver.ensure_running()

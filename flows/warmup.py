@@ -13,7 +13,7 @@ from datetime import timedelta
 
 
 def warm_database() -> None:
-    from intake import processing
+    from intake.applications import processing
     from servicepoint.db import get_engine, session_scope
 
     try:

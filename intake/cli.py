@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from intake.documents import DocType, DocumentReading
+from intake.applications.documents import DocType, DocumentReading
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from intake.evaluate import (
+    from intake.applications.evaluate import (
         evaluate_corpus,
         format_summary,
         print_progress,
@@ -80,7 +80,7 @@ def _has_truth(corpus: Path) -> bool:
 
 
 def run_read(args: argparse.Namespace) -> int:
-    from intake.evaluate import DocumentTask, iter_readings
+    from intake.applications.evaluate import DocumentTask, iter_readings
 
     os.environ["OMP_THREAD_LIMIT"] = "1"
     missing = [str(path) for path in args.files if not path.is_file()]

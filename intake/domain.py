@@ -5,8 +5,13 @@ from servicepoint.domains import Domain
 DOMAIN = Domain(
     package="intake",
     order=10,
-    routers=("intake.api", "intake.assistant.api", "intake.assistant.views", "intake.views"),
-    tables=("intake.models", "intake.assistant.models"),
+    routers=(
+        "intake.portal.api",
+        "intake.assistant.api",
+        "intake.assistant.views",
+        "intake.portal.views",
+    ),
+    tables=("intake.applications.models", "intake.assistant.models"),
     commands=("intake.cli",),
-    templates=("templates", "assistant/templates"),
+    templates=("portal/templates", "applications/templates", "assistant/templates"),
 )

@@ -44,7 +44,7 @@ def submit_corpus_case(name: str = "case-001") -> str:
     """Submit a dev corpus case through the intake service; its application id."""
     import json
 
-    from intake import service as intake_service
+    from intake.applications import service as intake_service
 
     case = SHARED_CORPUS / "anmeldung-dev" / name
     data = json.loads((case / "application.json").read_text(encoding="utf-8"))

@@ -17,9 +17,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
-from intake import service as intake_service
-from intake.models import Application
-from intake.uploads import UploadRejected
+from intake.applications import service as intake_service
+from intake.applications.models import Application
+from intake.applications.uploads import UploadRejected
 from servicepoint import auth, db
 from servicepoint.db import SessionDep
 from servicepoint.errors import (

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from backoffice import views as backoffice_views
-from intake.models import Application
+from intake.applications.models import Application
 from servicepoint.db import SessionDep
 from servicepoint.errors import DomainError, Forbidden
 from servicepoint.settings import OFFICE_TIME

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from intake import portal
+from intake.portal import portal
 from servicepoint.ratelimit import SharedWindow
 from servicepoint.settings import get_settings
 

@@ -9,8 +9,8 @@ from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from intake.applications.models import Application
 from intake.assistant.models import UnansweredQuestion
-from intake.models import Application
 
 
 def count_unanswered(session: Session, day: date, lang: str, question: str) -> None:

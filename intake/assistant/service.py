@@ -7,7 +7,7 @@
 - Every value an answer states is read from the data (``knowledge.fill``); an answer
   below the calibrated confidence is not given at all.
 - A question about one's own application is answered only through
-  ``intake.service.for_citizen``, the check the status page uses, with the reference
+  ``intake.applications.service.for_citizen``, the check the status page uses, with the reference
   number and the access code; without both nothing about any case is said.
 - Unanswered questions are counted per day with numbers, e-mail addresses and codes
   masked (:func:`mask`), for the office to add answers.
@@ -26,7 +26,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from intake import service as applications
+from intake.applications import service as applications
+from intake.applications.models import Application
 from intake.assistant import language, repository
 from intake.assistant.knowledge import (
     CONTACT_URL,
@@ -39,7 +40,6 @@ from intake.assistant.knowledge import (
     load,
 )
 from intake.assistant.search import Config, Index
-from intake.models import Application
 from servicepoint.errors import NotFound
 from servicepoint.settings import OFFICE_TIME
 

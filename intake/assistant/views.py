@@ -17,11 +17,11 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from backoffice import views as backoffice_views
-from intake import portal
 from intake.assistant import language, service
 from intake.assistant.knowledge import CONTACT_URL
 from intake.assistant.limits import questions_limited
-from intake.pages import flash, read_form, redirect, state_of, take_flash
+from intake.portal import portal
+from intake.portal.pages import flash, read_form, redirect, state_of, take_flash
 from servicepoint import web
 from servicepoint.db import SessionDep
 from servicepoint.settings import OFFICE_TIME

@@ -1,4 +1,7 @@
-"""Service definitions (see :mod:`intake.services.base`) and their registry.
+"""Service definitions (see :mod:`intake.services.base`), their registry and the decision.
+
+Public face: the names below, :mod:`intake.services.decision` (``decide``: a case's
+findings to ``auto``/``review``) and one module per service.
 
 A new service is a new module here that builds a :class:`ServiceDefinition`, registers
 its rules and calls :func:`register_service`; add its module to ``_MODULES``.

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from intake.documents import PRINTED_NUMBER, DocType, DocumentReading, FieldValue
-from intake.names import comparable, names_match, normalize_street
-from intake.normalize import (
+from intake.applications.documents import PRINTED_NUMBER, DocType, DocumentReading, FieldValue
+from intake.reading.names import comparable, names_match, normalize_street
+from intake.reading.normalize import (
     edit_distance,
     normalize_house_number,
     normalize_postal_code,

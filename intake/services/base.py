@@ -4,7 +4,7 @@ A service is data: its form fields (with German and English labels, so the citiz
 portal can render the form), the documents it requires, its legal deadline and the
 names of the rules that judge an application. A rule is a small function
 ``(RuleContext) -> list[Finding]`` registered under a name with :func:`rule`.
-The decision engine (:mod:`intake.decision`) only knows these types; everything
+The decision engine (:mod:`intake.services.decision`) only knows these types; everything
 service-specific lives in the service's own module (e.g. :mod:`intake.services.anmeldung`).
 """
 
@@ -17,7 +17,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from intake.documents import DocType, DocumentReading, FieldValue
+from intake.applications.documents import DocType, DocumentReading, FieldValue
 
 
 class ReasonCode(StrEnum):

@@ -1,8 +1,8 @@
 """Back-office test helpers: accounts, signed-in clients, and cases in review.
 
 A case in review is made the way production makes it: submitted through
-``intake.service.submit`` with the dev corpus files, its documents read by the real
-reader (once per test session, cached) and concluded by ``intake.processing`` (take,
+``intake.applications.service.submit`` with the dev corpus files, its documents read by the real
+reader (once per test session, cached) and concluded by ``intake.applications.processing`` (take,
 save the readings, decide, conclude), so the case view shows real readings with real
 word boxes. The web app uses its own database sessions, so everything here commits.
 """
@@ -25,12 +25,12 @@ from sqlalchemy import delete, insert
 from sqlmodel import col
 
 from backoffice.models import DocumentRequest
-from intake import processing
-from intake import service as intake_service
-from intake.decision import decide
-from intake.documents import DocType, DocumentReading
-from intake.evaluate import DocumentTask, iter_readings
-from intake.models import Application
+from intake.applications import processing
+from intake.applications import service as intake_service
+from intake.applications.documents import DocType, DocumentReading
+from intake.applications.evaluate import DocumentTask, iter_readings
+from intake.applications.models import Application
+from intake.services.decision import decide
 from servicepoint import auth, db
 from servicepoint.app import create_app
 from servicepoint.settings import get_settings

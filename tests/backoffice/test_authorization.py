@@ -153,7 +153,7 @@ def test_administrator_pages_refuse_clerks(
 def test_a_refused_change_leaves_the_case_untouched(
     app: FastAPI, seeded: Callable[..., list[str]]
 ) -> None:
-    from intake.models import Application
+    from intake.applications.models import Application
     from servicepoint import db
 
     case_id = seeded(1)[0]

@@ -15,7 +15,7 @@ from PIL import Image
 from sqlmodel import select
 
 from backoffice.models import DocumentRequest
-from intake.models import Application, AuditEntry, Document
+from intake.applications.models import Application, AuditEntry, Document
 from servicepoint import db, events
 from servicepoint.settings import get_settings
 from tests.backoffice.conftest import Case, Staff

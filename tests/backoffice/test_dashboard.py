@@ -16,7 +16,7 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from backoffice import dashboard
-from intake.models import Application
+from intake.applications.models import Application
 from servicepoint import db
 from servicepoint.settings import get_settings
 from tests.backoffice.conftest import Staff

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from backoffice import repository
 from backoffice.models import DocumentRequest
-from intake.models import Application
+from intake.applications.models import Application
 from servicepoint import db
 from tests.backoffice.conftest import Staff
 

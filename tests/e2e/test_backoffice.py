@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from intake.models import Application
+from intake.applications.models import Application
 from servicepoint import db
 from tests.backoffice.conftest import (  # noqa: F401  (fixtures)
     Case,

@@ -12,9 +12,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlmodel import select
 
-from intake import portal
-from intake import service as applications
-from intake.models import Application, Status
+from intake.applications import service as applications
+from intake.applications.models import Application, Status
+from intake.portal import portal
 from servicepoint import db
 from tests.e2e.portal_steps import (
     BAD,

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from intake import portal
-from intake.models import Application
+from intake.applications.models import Application
+from intake.portal import portal
 from servicepoint import auth, db
 from tests.conftest import Mailbox, Runner
 from tests.e2e.conftest import LiveServer

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from intake.models import Application, AuditEntry, Notification
+from intake.applications.models import Application, AuditEntry, Notification
 from servicepoint import db
 from servicepoint.app import create_app
 from tests.conftest import SHARED_CORPUS
@@ -173,8 +173,8 @@ def test_clerk_decision_triggers_the_finishing_flow(
 def test_a_document_handed_in_later_is_read_by_its_own_flow(
     client: TestClient, runner: Runner
 ) -> None:
-    from intake import service
-    from intake.models import Document
+    from intake.applications import service
+    from intake.applications.models import Document
 
     body = submit(client, "case-007")  # goes to review: the clerk asks for a document
     assert wait_for(body["id"], {"approved", "review"}).status == "review"

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from flows.runner import load_declarations
-from intake.completion import UNKNOWN_OUTCOME
-from intake.models import Application, AuditEntry, Notification
+from intake.applications.completion import UNKNOWN_OUTCOME
+from intake.applications.models import Application, AuditEntry, Notification
 from servicepoint import db
 from servicepoint.app import create_app
 from servicepoint.events import OutboxEvent

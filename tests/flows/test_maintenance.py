@@ -13,8 +13,9 @@ from typing import Any
 from sqlmodel import Session, select
 
 from flows.maintenance import abandoned_after, purge_expired, queued_cases
-from intake import portal, processing, service
-from intake.models import Application, AuditEntry, Document, Status
+from intake.applications import processing, service
+from intake.applications.models import Application, AuditEntry, Document, Status
+from intake.portal import portal
 from servicepoint import db, events
 from servicepoint.settings import Settings
 from tests.conftest import SHARED_CORPUS

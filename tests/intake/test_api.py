@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from intake.models import Application, AuditEntry, Document
+from intake.applications.models import Application, AuditEntry, Document
 from servicepoint import auth, db
 from servicepoint.app import create_app
 from servicepoint.events import OutboxEvent

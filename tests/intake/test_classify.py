@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from intake.classify import classify, fuzzy_find, mrz_kind
-from intake.documents import DocType, PageText, TextSource
-from intake.reader import read_document
+from intake.applications.documents import DocType, PageText, TextSource
+from intake.reading.classify import classify, fuzzy_find, mrz_kind
+from intake.reading.reader import read_document
 
 
 def _text_page(text: str) -> PageText:

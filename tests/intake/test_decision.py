@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from intake.decision import decide, validate_application
-from intake.documents import DocType, DocumentReading, FieldValue, MRZResult
+from intake.applications.documents import DocType, DocumentReading, FieldValue, MRZResult
 from intake.services import get_service
 from intake.services.base import (
     FieldType,
@@ -22,6 +21,7 @@ from intake.services.base import (
     register_service,
     rule,
 )
+from intake.services.decision import decide, validate_application
 
 DEV = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "anmeldung-dev"
 

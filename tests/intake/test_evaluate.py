@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from intake.documents import DocType
-from intake.evaluate import DocumentTask, iter_readings, score
+from intake.applications.documents import DocType
+from intake.applications.evaluate import DocumentTask, iter_readings, score
 from servicepoint.cli import main
 
 DEV = (Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "anmeldung-dev").resolve()

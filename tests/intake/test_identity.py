@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from intake import identity, ocr
-from intake.documents import FieldValue, MRZResult, PageText, TextSource, Word
-from intake.identity import (
+from intake.applications.documents import FieldValue, MRZResult, PageText, TextSource, Word
+from intake.reading import identity, ocr
+from intake.reading.identity import (
     IDENTITY_FIELDS,
     MISMATCH_FIELD,
     align_name_to_mrz,
     parse_printed_date,
     read_identity,
 )
-from intake.names import comparable
+from intake.reading.names import comparable
 
 from .conftest import corpus_dir
 
@@ -230,8 +230,8 @@ def test_nothing_to_read_gives_nothing() -> None:
 
 
 def test_glyph_distance_is_zero_for_a_small_shift_and_one_for_disjoint_ink() -> None:
-    from intake.identity import Glyph
-    from intake.identity import _glyph_distance as distance
+    from intake.reading.identity import Glyph
+    from intake.reading.identity import _glyph_distance as distance
 
     def _glyph_distance(a: np.ndarray, b: np.ndarray) -> float:
         return distance(Glyph.of(a), Glyph.of(b))

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from intake.documents import DocType
-from intake.evaluate import field_correct
-from intake.identity import IDENTITY_FIELDS
-from intake.reader import read_document
+from intake.applications.documents import DocType
+from intake.applications.evaluate import field_correct
+from intake.reading.identity import IDENTITY_FIELDS
+from intake.reading.reader import read_document
 from tests.corpusgen.identity import (
     QUALITIES,
     expected_identity_fields,

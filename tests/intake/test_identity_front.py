@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from intake.decision import Decision, decide
-from intake.documents import PRINTED_NUMBER, DocType, DocumentReading, FieldValue
-from intake.identity import CONF_PRINTED_NUMBER
-from intake.reader import read_document
+from intake.applications.documents import PRINTED_NUMBER, DocType, DocumentReading, FieldValue
+from intake.reading.identity import CONF_PRINTED_NUMBER
+from intake.reading.reader import read_document
+from intake.services.decision import Decision, decide
 from tests.corpusgen.identity import (
     check_digit,
     render_identity_document,

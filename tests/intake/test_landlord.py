@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from intake import ocr
-from intake.documents import DocType, PageText, TextSource, Word
-from intake.landlord import (
+from intake.applications.documents import DocType, PageText, TextSource, Word
+from intake.reading import ocr
+from intake.reading.landlord import (
     extract_landlord,
     move_direction_in_text,
     parse_address,
     parse_date,
     ticked_move,
 )
-from intake.reader import read_document
+from intake.reading.reader import read_document
 
 
 def _norm(value: object) -> object:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from intake.documents import DocType
-from intake.evaluate import field_correct
-from intake.reader import read_document
+from intake.applications.documents import DocType
+from intake.applications.evaluate import field_correct
+from intake.reading.reader import read_document
 from intake.services import get_service
 from tests.corpusgen import degrade
 from tests.corpusgen.landlord import Confirmation, Resident, render

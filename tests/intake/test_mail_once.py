@@ -2,8 +2,8 @@
 
 from sqlmodel import select
 
-from intake import completion
-from intake.models import Application, Notification
+from intake.applications import completion
+from intake.applications.models import Application, Notification
 from servicepoint import db, mail
 from tests.conftest import submit_corpus_case
 

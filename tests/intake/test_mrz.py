@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from intake.mrz import (
+from intake.reading.mrz import (
     check_digit,
     clean_line,
     correct_lookalikes,

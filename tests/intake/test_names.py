@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from intake.names import (
+from intake.reading.names import (
     comparable,
     icao_transliterate,
     mrz_name_matches,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageDraw
 
-from intake import ocr
-from intake.documents import PageText, TextSource, Word
+from intake.applications.documents import PageText, TextSource, Word
+from intake.reading import ocr
 
 
 @pytest.fixture(scope="module")

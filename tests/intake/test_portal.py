@@ -17,9 +17,10 @@ from fastapi.testclient import TestClient
 from markupsafe import escape
 from sqlmodel import col, select
 
-from intake import portal, uploads, views
-from intake import service as applications
-from intake.models import Application, AuditEntry, Document, Status
+from intake.applications import service as applications
+from intake.applications import uploads
+from intake.applications.models import Application, AuditEntry, Document, Status
+from intake.portal import portal, views
 from servicepoint import db, sessions
 from servicepoint.app import create_app
 from tests.intake.portal_helpers import BAD, CASES, Citizen, case_application, german, summary
@@ -470,7 +471,7 @@ def test_a_requested_document_is_handed_in_on_the_status_page(app: Any) -> None:
 
 
 def test_the_letter_of_a_completed_case_is_offered(app: Any) -> None:
-    from intake import processing
+    from intake.applications import processing
 
     citizen = Citizen(TestClient(app))
     link = _submitted(citizen)

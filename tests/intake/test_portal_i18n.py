@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from jinja2.ext import babel_extract
 
-from intake import forms
+from intake.portal import forms
 from servicepoint import i18n
 from tests.conftest import REPO_ROOT
 
-TEMPLATES = REPO_ROOT / "intake" / "templates" / "intake"
+TEMPLATES = REPO_ROOT / "intake" / "portal" / "templates" / "intake"
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 OPTIONS = {"extensions": "jinja2.ext.i18n", "trim_blocks": "1", "lstrip_blocks": "1"}
 
@@ -34,7 +34,7 @@ def template_messages() -> list[tuple[str, str | None]]:
 
 
 def python_messages() -> list[str]:
-    source = (REPO_ROOT / "intake" / "views.py").read_text("utf-8")
+    source = (REPO_ROOT / "intake" / "portal" / "views.py").read_text("utf-8")
     literals = re.findall(r'FieldError\(\s*[^,]+,\s*((?:"[^"]*"\s*)+)', source)
     from_views = ["".join(re.findall(r'"([^"]*)"', group)) for group in literals]
     return [*forms.MESSAGES.values(), *from_views, "The status of your application was updated."]

@@ -11,9 +11,9 @@ import pytesseract
 import pytest
 from PIL import Image
 
-from intake import ocr
-from intake.documents import DocType, TextSource
-from intake.reader import read_document, sniff_media_type
+from intake.applications.documents import DocType, TextSource
+from intake.reading import ocr
+from intake.reading.reader import read_document, sniff_media_type
 
 
 def _dev_document(corpus: Path, case: str, name: str) -> Path:

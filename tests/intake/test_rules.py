@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from intake.decision import Decision, decide
-from intake.documents import DocType, DocumentReading, FieldValue, MRZResult
+from intake.applications.documents import DocType, DocumentReading, FieldValue, MRZResult
 from intake.services import get_service
+from intake.services.decision import Decision, decide
 
 SUBMITTED = "2026-10-05T10:12:00+02:00"
 

@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlmodel import col, select
 
-from intake.models import Application, AuditEntry, Document
+from intake.applications.models import Application, AuditEntry, Document
 from servicepoint import db
 from servicepoint.events import APPLICATION_SUBMITTED, OutboxEvent
 from servicepoint.settings import reset_settings

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from intake import ocr, tesseract_engine
-from intake.documents import DocType, Word
-from intake.evaluate import DocumentTask, iter_readings
-from intake.identity import MRZ_WHITELIST
+from intake.applications.documents import DocType, Word
+from intake.applications.evaluate import DocumentTask, iter_readings
+from intake.reading import ocr, tesseract_engine
+from intake.reading.identity import MRZ_WHITELIST
 from servicepoint.settings import reset_settings
 
 pytestmark = pytest.mark.skipif(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from intake.uploads import (
+from intake.applications.uploads import (
     JPEG,
     PDF,
     PNG,

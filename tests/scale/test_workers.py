@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlmodel import col, select
 
-from intake.models import Application, AuditEntry
+from intake.applications.models import Application, AuditEntry
 from servicepoint import db
 from tests.conftest import SHARED_CORPUS
 from tests.scale.conftest import Office

@@ -17,7 +17,7 @@ from av import VideoFrame
 from PIL import Image, ImageStat
 from sqlmodel import col, select
 
-from intake.models import Application, AuditEntry, Document
+from intake.applications.models import Application, AuditEntry, Document
 from servicepoint import auth, db
 from servicepoint.settings import get_settings
 from tests.conftest import submit_corpus_case

@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from intake.applications.models import Application
 from intake.assistant import limits
 from intake.assistant.models import UnansweredQuestion
-from intake.models import Application
 from servicepoint import db
 from servicepoint.app import create_app
 from servicepoint.settings import OFFICE_TIME, reset_settings

@@ -3,7 +3,7 @@
 :func:`read_document` is the single entry point for the evaluation command, the
 Prefect flows and ``servicepoint read``. It never raises for bad input: corrupt,
 truncated, encrypted, oversized or unreadable files come back as a
-:class:`~intake.documents.DocumentReading` whose ``problems`` say what went wrong
+:class:`~intake.applications.documents.DocumentReading` whose ``problems`` say what went wrong
 (``unsupported_type``, ``corrupt``, ``encrypted``, ``unreadable``,
 ``too_many_pages``, ``image_too_large``, ``timeout``).
 """
@@ -20,9 +20,7 @@ from pathlib import Path
 
 from PIL import Image, ImageFile, ImageSequence
 
-from intake import ocr, pdftext
-from intake.classify import classify
-from intake.documents import (
+from intake.applications.documents import (
     DocType,
     DocumentReading,
     FieldValue,
@@ -31,7 +29,14 @@ from intake.documents import (
     TextSource,
     Word,
 )
-from intake.landlord import cap_move_in, extract_landlord, move_direction_in_text, ticked_move
+from intake.reading import ocr, pdftext
+from intake.reading.classify import classify
+from intake.reading.landlord import (
+    cap_move_in,
+    extract_landlord,
+    move_direction_in_text,
+    ticked_move,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -358,8 +363,10 @@ def _add_problem(reading: DocumentReading, problem: str) -> None:
 def _identity_reader() -> IdentityReader | None:
     """The identity-document reader, imported lazily (it loads MRZ machinery)."""
     try:
-        from intake.identity import read_identity
+        from intake.reading.identity import read_identity
     except ImportError:
-        logger.warning("intake.identity is not available: identity fields are not extracted")
+        logger.warning(
+            "intake.reading.identity is not available: identity fields are not extracted"
+        )
         return None
     return read_identity

@@ -25,9 +25,9 @@ from functools import lru_cache
 
 from PIL import Image
 
-from intake import layout
-from intake.classify import allowed_errors, fold, fuzzy_find
-from intake.documents import Box, FieldValue, PageText, TextSource, Word
+from intake.applications.documents import Box, FieldValue, PageText, TextSource, Word
+from intake.reading import layout
+from intake.reading.classify import allowed_errors, fold, fuzzy_find
 
 FIELDS = (
     "landlord_name",

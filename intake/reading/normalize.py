@@ -1,6 +1,6 @@
 """Normalisation of dates, postal codes, house numbers and city names.
 
-Names and streets are normalised in :mod:`intake.names`; this module holds the rest of
+Names and streets are normalised in :mod:`intake.reading.names`; this module holds the rest of
 what the rules and the scoring compare. Every parser returns ``None`` for text it does
 not understand rather than guessing.
 """

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from intake.documents import DocType, PageText
+from intake.applications.documents import DocType, PageText
 
 # ---------------------------------------------------------------- text helpers
 

@@ -17,7 +17,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData
 
-from intake import forms, portal, uploads
+from intake.applications import uploads
+from intake.portal import forms, portal
 from servicepoint.sessions import SessionState, session_of
 from servicepoint.settings import get_settings
 from servicepoint.web import render, request_language, templates, translator

@@ -3,10 +3,11 @@ uploads, its submission, the cases a browser may look at, and the submission rat
 
 A draft lives in the session (``session_of(request)["anmeldung"]``), so it survives a
 reload and the back button; uploads are validated the moment they arrive and stored
-content-addressed (:func:`intake.uploads.store_original`), the draft keeping only their
-digest and name. Submitting goes through :func:`intake.service.submit` like the API, with
-the draft's id as idempotency key and the draft's own access token: a double submit (two
-clicks, two requests racing) finds the first application and still knows its token.
+content-addressed (:func:`intake.applications.uploads.store_original`), the draft
+keeping only their digest and name. Submitting goes through
+:func:`intake.applications.service.submit` like the API, with the draft's id as
+idempotency key and the draft's own access token: a double submit (two clicks, two
+requests racing) finds the first application and still knows its token.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from intake import forms, uploads
-from intake import service as applications
-from intake.models import Document
-from intake.normalize import parse_date
+from intake.applications import service as applications
+from intake.applications import uploads
+from intake.applications.models import Document
+from intake.portal import forms
+from intake.reading.normalize import parse_date
 from servicepoint import auth
 from servicepoint.ratelimit import SharedWindow
 from servicepoint.ratelimit import SlidingWindow as SlidingWindow  # one-process variant
@@ -333,7 +335,7 @@ def submit_draft(
 
     A second submission of the same draft returns the first application (``created``
     False) with the draft's token, also when two requests submit it at the same moment
-    (:func:`intake.service.submit` lets the second wait for the first's transaction).
+    (:func:`intake.applications.service.submit` lets the second wait for the first's transaction).
     """
     settings = settings or get_settings()
     options = applications.SubmissionOptions(

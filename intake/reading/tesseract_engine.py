@@ -20,7 +20,7 @@ without freeing them, since the parent's memory is only borrowed. Threads: an en
 used by one thread at a time; a second thread reading at the same moment gets an engine
 of its own from the same pool.
 
-Without tesserocr installed (``available()`` is false) ``intake.ocr`` runs the
+Without tesserocr installed (``available()`` is false) ``intake.reading.ocr`` runs the
 tesseract command instead.
 """
 
@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-try:  # the C API binding; intake.ocr falls back to the tesseract command without it
+try:  # the C API binding; intake.reading.ocr falls back to the tesseract command without it
     import tesserocr
 except ImportError:  # pragma: no cover - exercised only on machines without tesserocr
     tesserocr = None

@@ -1,6 +1,6 @@
 """Identity cards and passports: the machine-readable zone and the visual zone.
 
-:func:`read_identity` is called by :mod:`intake.reader` for documents classified
+:func:`read_identity` is called by :mod:`intake.reading.reader` for documents classified
 as ``id_card`` or ``passport``. It returns the six identity fields of CONTRACTS
 §1 and the MRZ it read.
 
@@ -13,7 +13,7 @@ the remaining glyphs are OCRed, packed tightly into short lines as ordinary
 text is. The known cell layout aligns every OCR answer to its column; a first
 reading that verifies completely is taken, else several readings vote per cell,
 glyphs in doubt are compared with the zone's own glyphs of known identity
-(digits under a passing check digit, letters of the name), and :mod:`intake.mrz`
+(digits under a passing check digit, letters of the name), and :mod:`intake.reading.mrz`
 repairs look-alikes with field semantics and check digits. A page read upside
 down (fillers read as ``>``) is turned and read again.
 
@@ -40,9 +40,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageChops, ImageFilter, ImageOps
 
-from intake import ocr
-from intake.classify import fuzzy_find
-from intake.documents import (
+from intake.applications.documents import (
     PRINTED_NUMBER,
     Box,
     FieldValue,
@@ -51,7 +49,9 @@ from intake.documents import (
     TextSource,
     Word,
 )
-from intake.mrz import (
+from intake.reading import ocr
+from intake.reading.classify import fuzzy_find
+from intake.reading.mrz import (
     FILLER,
     ICAO_CODES,
     LAYOUTS,
@@ -62,7 +62,7 @@ from intake.mrz import (
     repair_mrz,
     semantic_char,
 )
-from intake.names import icao_transliterate
+from intake.reading.names import icao_transliterate
 
 logger = logging.getLogger(__name__)
 

@@ -4,12 +4,12 @@ typed, and the errors shown in the error summary and beside each field.
 Labels, hints and choices come from the service definition
 (``get_service("anmeldung").form_fields``); the checks here are the ones a citizen can fix
 on the page (a required answer, a date that is a real date, a postal code in the city).
-The rules engine (:func:`intake.decision.validate_application`) stays the server-side truth
+The rules engine (:func:`intake.services.decision.validate_application`) stays the server-side truth
 for the data shape and runs again when the application is submitted.
 
 Error messages are English message ids translated through the message catalogue
 (``intake/locale/de.po``); messages that come from elsewhere (an upload refused by
-:func:`intake.uploads.validate_upload`) carry their own German and English text.
+:func:`intake.applications.uploads.validate_upload`) carry their own German and English text.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from intake.normalize import normalize_postal_code, parse_date, postal_codes, same_city
+from intake.reading.normalize import normalize_postal_code, parse_date, postal_codes, same_city
 from intake.services import FieldType, FormField, ServiceDefinition, get_service
 from servicepoint import i18n
 

@@ -1,7 +1,7 @@
 """Tesseract OCR, page orientation and deskew.
 
 Every tesseract invocation in the project goes through :func:`_invoke` in this
-module. Tesseract is kept loaded through its C API (``intake.tesseract_engine``, one
+module. Tesseract is kept loaded through its C API (``intake.reading.tesseract_engine``, one
 engine per language and process); without the binding, or with
 ``SERVICEPOINT_TESSERACT_API=false``, the tesseract command runs once per reading
 (pytesseract). The module-level counter :data:`CALLS` is incremented once per
@@ -31,8 +31,8 @@ import numpy as np  # noqa: E402
 import pytesseract  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
-from intake import tesseract_engine  # noqa: E402
-from intake.documents import Box, PageText, TextSource, Word  # noqa: E402
+from intake.applications.documents import Box, PageText, TextSource, Word  # noqa: E402
+from intake.reading import tesseract_engine  # noqa: E402
 from servicepoint.settings import get_settings  # noqa: E402
 
 CALLS = 0

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from intake import service as applications
-from intake.models import Application
+from intake.applications import service as applications
+from intake.applications.models import Application
 from servicepoint.db import SessionDep
 from servicepoint.errors import InvalidInput, NotFound, TooLarge
 from servicepoint.security import CurrentStaff, OptionalStaff, bearer_token
@@ -125,7 +125,7 @@ def decide_application(
     application_id: str, body: DecisionIn, session: SessionDep, staff: CurrentStaff
 ) -> dict[str, Any]:
     """A clerk approves or rejects a case in review; the finishing flow follows."""
-    from intake import processing
+    from intake.applications import processing
 
     case = applications.get(session, application_id)
     processing.decide_by_clerk(

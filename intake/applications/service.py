@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from intake import uploads
-from intake.decision import validate_application
-from intake.models import Application, AuditEntry, Document, Status
+from intake.applications import uploads
+from intake.applications.models import Application, AuditEntry, Document, Status
 from intake.services import get_service
+from intake.services.decision import validate_application
 from servicepoint import auth, events
 from servicepoint.errors import Conflict, InvalidInput, NotFound, TooLarge, UnsupportedType
 from servicepoint.settings import Settings, get_settings
@@ -323,7 +323,7 @@ def add_document(
     """A document handed in after submission (a clerk asked for it, or took a still of
     it in a video consultation: ``source="video"``).
 
-    Validated like every upload (raises :class:`intake.uploads.UploadRejected` with the
+    Validated like every upload (raises :class:`intake.applications.uploads.UploadRejected` with the
     citizen's message), stored content-addressed, listed in the application's
     ``documents`` as ``nachreichung/<name>`` (so a later re-check sees it with its declared
     type) and recorded as ``document_added``; an outbox event has the flows read it like

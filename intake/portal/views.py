@@ -1,9 +1,9 @@
 """Citizen portal pages: the start page with the service catalogue and the Anmeldung
 journey (one small group of questions per page, check your answers, confirmation). The
-status page behind the case's secret link is in :mod:`intake.status_views`.
+status page behind the case's secret link is in :mod:`intake.portal.status_views`.
 
-The journey's state is the draft in the server-side session (:mod:`intake.portal`);
-forms post and redirect (:mod:`intake.pages`), so reloads and the back button are safe.
+The journey's state is the draft in the server-side session (:mod:`intake.portal.portal`);
+forms post and redirect (:mod:`intake.portal.pages`), so reloads and the back button are safe.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
-from intake import forms, portal, status_views, uploads
-from intake import service as applications
-from intake.pages import (
+from intake.applications import service as applications
+from intake.applications import uploads
+from intake.portal import forms, portal, status_views
+from intake.portal.pages import (
     action,
     changing,
     fail,

@@ -24,10 +24,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from intake import completion, forms, portal, uploads
-from intake import service as applications
-from intake.models import CLOSED_STATUSES, Application, AuditEntry, Status
-from intake.pages import (
+from intake.applications import completion, uploads
+from intake.applications import service as applications
+from intake.applications.models import CLOSED_STATUSES, Application, AuditEntry, Status
+from intake.portal import forms, portal
+from intake.portal.pages import (
     fail,
     flash,
     page,

@@ -29,15 +29,15 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from intake.decision import Decision, decide
-from intake.documents import DocType, DocumentReading
-from intake.names import comparable, normalize_street
-from intake.normalize import (
+from intake.applications.documents import DocType, DocumentReading
+from intake.reading.names import comparable, normalize_street
+from intake.reading.normalize import (
     iso_date,
     normalize_house_number,
     normalize_postal_code,
     submission_date,
 )
+from intake.services.decision import Decision, decide
 from servicepoint.settings import get_settings
 
 # A reading gets this long beyond its own time limit before its process is killed.
@@ -60,7 +60,7 @@ class DocumentTask:
 def _context() -> multiprocessing.context.BaseContext:
     """Fork from a clean server process with the reader imported (safe with threads)."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["intake.reader", "intake.evaluate"])
+    context.set_forkserver_preload(["intake.reading.reader", "intake.applications.evaluate"])
     return context
 
 
@@ -68,13 +68,13 @@ def _serve_readings(connection: Connection, max_pages: int, time_limit: float) -
     """Worker process: read the documents sent to it, one at a time, until told to stop.
 
     The worker lives for many documents, so the tesseract engines it loads
-    (``intake.tesseract_engine``: created in this process, never inherited) are loaded
+    (``intake.reading.tesseract_engine``: created in this process, never inherited) are loaded
     once and reused for every page. Each answer is (reading, tesseract readings made).
     """
     os.setpgrp()  # own process group, so a kill also ends a running tesseract command
     os.environ["OMP_THREAD_LIMIT"] = "1"
-    from intake import ocr
-    from intake.reader import read_document
+    from intake.reading import ocr
+    from intake.reading.reader import read_document
 
     try:
         while (task := connection.recv()) is not None:

@@ -24,7 +24,7 @@ import pypdf
 from PIL import Image
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
-from intake.documents import Box, PageText, TextSource, Word
+from intake.applications.documents import Box, PageText, TextSource, Word
 
 RASTER_DPI = 300
 _SCALE = RASTER_DPI / 72.0

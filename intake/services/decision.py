@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from intake.documents import DocumentReading
-from intake.normalize import parse_date, submission_date
+from intake.applications.documents import DocumentReading
+from intake.reading.normalize import parse_date, submission_date
 from intake.services import get_service
 from intake.services.base import (
     FieldType,

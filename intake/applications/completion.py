@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, select
 
-from intake.models import Application, Notification, Status
+from intake.applications.models import Application, Notification, Status
 from servicepoint import mail
 from servicepoint.auth import utcnow
 from servicepoint.settings import Settings, get_settings

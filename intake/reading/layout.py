@@ -29,7 +29,7 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from intake.documents import Word
+from intake.applications.documents import Word
 
 CELL_GAP = 1.6  # a gap wider than this many line heights separates cells
 SEPARATOR = "|"

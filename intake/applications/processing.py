@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
-from intake import completion
-from intake.decision import Decision
-from intake.documents import DocType, DocumentReading
-from intake.evaluate import DocumentTask
-from intake.models import Application, AuditEntry, Document, Status
-from intake.service import record, resource_id
+from intake.applications import completion
+from intake.applications.documents import DocType, DocumentReading
+from intake.applications.evaluate import DocumentTask
+from intake.applications.models import Application, AuditEntry, Document, Status
+from intake.applications.service import record, resource_id
+from intake.services.decision import Decision
 from servicepoint import events
 from servicepoint.errors import Conflict, InvalidInput
 from servicepoint.settings import OFFICE_TIME, Settings, get_settings
@@ -178,7 +178,7 @@ def note_added_reading(
 
 def reading_from_json(data: dict[str, Any]) -> DocumentReading:
     """Rebuild a reading stored as JSON (what the decision needs: types, fields, MRZ)."""
-    from intake.documents import FieldValue, MRZResult, PageText, TextSource, Word
+    from intake.applications.documents import FieldValue, MRZResult, PageText, TextSource, Word
 
     fields = {
         name: FieldValue(
