@@ -43,3 +43,13 @@ def test_without_any_registered_domain_the_kernel_says_how_to_fix_it(
             domains.registered()
     finally:
         domains.registered.cache_clear()
+
+
+def test_the_stack_and_the_workers_start_the_registered_flow_processes() -> None:
+    from servicepoint import scale, stack
+    from servicepoint.settings import get_settings
+
+    flows_child = next(c for c in stack.build_children(get_settings()) if c.name == "flows")
+    assert flows_child.argv[-2:] == ["-m", "flows.runner"]
+    assert scale.flow_run_command(warm=True).endswith(" -m flows.warm_start")
+    assert scale.flow_run_command(warm=False).endswith(" -m prefect.engine")
