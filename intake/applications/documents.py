@@ -28,6 +28,25 @@ class TextSource(StrEnum):
     OCR = "ocr"  # tesseract on a page image
 
 
+# The fields read from each kind of document (CONTRACTS §1), in the order they are shown.
+IDENTITY_FIELDS = (
+    "surname",
+    "given_names",
+    "birth_date",
+    "document_number",
+    "expiry_date",
+    "nationality",
+)
+LANDLORD_FIELDS = (
+    "landlord_name",
+    "move_in_date",
+    "street",
+    "house_number",
+    "postal_code",
+    "city",
+    "residents",
+)
+
 # FieldValue.source of a document number read from an ID card's printed front (OCR):
 # without a check digit of its own, the decision trusts it only when the form agrees.
 PRINTED_NUMBER = "printed_number"

@@ -1,0 +1,550 @@
+"""Boxed forms and fillable PDFs: a value after its label (or below it), addresses over
+several lines, the residents' table, field names of an AcroForm.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from intake.applications.documents import TextSource, Word
+from intake.reading import layout
+from intake.reading.classify import fold
+from intake.reading.landlord.text import (
+    CITY_LABELS,
+    FIELDS,
+    FLAT_LABELS,
+    LANDLORD_LABELS,
+    MOVE_IN_LABELS,
+    POSTAL_CITY_LABELS,
+    REPAIRED,
+    RESIDENT_LABELS,
+    STREET_LABELS,
+    Document,
+    Folded,
+    Label,
+    Snippet,
+    first_label,
+    is_label_line,
+    section_of,
+)
+from intake.reading.landlord.values import (
+    _PERSON_NAME,
+    _POSTAL_CITY,
+    _TITLES,
+    Candidate,
+    _clean_city,
+    is_company,
+    name_penalty,
+    parse_address,
+    parse_date,
+    repair_name,
+)
+
+# ------------------------------------------------------------------ form extraction
+
+_LEADING_NOISE = re.compile(r"^[\s:;.,)\]|_>-]*(?:\([^)]*\)?[\s:;.,|_-]*)*")
+_ENUMERATION = re.compile(r"^\s*(?:\d{1,2}\s*[.)]|[-•*])\s+")
+
+
+@dataclass(slots=True)
+class LabelHit:
+    line: int  # index into Document.lines
+    end: int  # end of the label in the line text
+    anchor: float
+    label: Label
+
+
+def _value_after(doc: Document, hit: LabelHit, accept: Callable[[str], bool]) -> Snippet | None:
+    """The value that a label introduces: rest of its line, else the next value line."""
+    text = doc.lines[hit.line].text
+    rest = _LEADING_NOISE.sub("", text[hit.end :])
+    if rest and accept(rest):
+        start = len(text) - len(rest)
+        return doc.line_snippet(hit.line, start)
+    for index in range(hit.line + 1, min(hit.line + 3, len(doc.lines))):
+        candidate = doc.lines[index].text
+        if is_label_line(candidate):
+            return None
+        if candidate.strip() and (accept(candidate) or accept(_ENUMERATION.sub("", candidate))):
+            return doc.line_snippet(index)
+    return None
+
+
+_GENERIC_LABELS = STREET_LABELS + POSTAL_CITY_LABELS + CITY_LABELS
+
+
+def _label_hits(
+    doc: Document, labels: tuple[Label, ...], sections: set[str | None]
+) -> list[LabelHit]:
+    """Lines carrying one of ``labels``; generic address labels only in ``sections``."""
+    hits: list[LabelHit] = []
+    section: str | None = None
+    for index, line in enumerate(doc.lines):
+        found = first_label(line.text, labels)
+        if found is not None:
+            generic = found[2] in _GENERIC_LABELS
+            if not generic or section is None or section in sections:
+                hits.append(LabelHit(index, found[0], found[1], found[2]))
+        opened = section_of(line.text)
+        if opened is not None:
+            section = opened
+    return hits
+
+
+def form_landlord(doc: Document) -> list[Candidate]:
+    found = []
+    for hit in _label_hits(doc, LANDLORD_LABELS, {"landlord"}):
+        snippet = _value_after(doc, hit, _plausible_landlord)
+        if snippet is None:
+            continue
+        name = _name_before_address(snippet.text)
+        if name and name == snippet.text.strip(" ,;:-–·|"):
+            snippet = _with_legal_form(doc, snippet)
+            name = snippet.text
+        if name:
+            found.append(_landlord_candidate(name, snippet, hit.anchor, "form label"))
+    return found
+
+
+_LEGAL_FORM = re.compile(
+    r"(?:GmbH|mbH|eG|AG|KG|SE|e\.\s?V\.|GbR|OHG|UG)(?:\s*(?:&|und)\s*Co\.?\s*KG)?", re.IGNORECASE
+)
+
+
+def _with_legal_form(doc: Document, snippet: Snippet) -> Snippet:
+    """A company name whose legal form a narrow column wrapped onto the next line."""
+    last = snippet.words[-1] if snippet.words else None
+    for index, line in enumerate(doc.lines[:-1]):
+        if last is not None and any(w is last for w in line.words):
+            following = doc.lines[index + 1]
+            if _LEGAL_FORM.fullmatch(following.text.strip(" ,.")) or _LEGAL_FORM.fullmatch(
+                following.text.strip(" ,")
+            ):
+                text = f"{snippet.text} {following.text.strip(' ,')}"
+                return Snippet(text, snippet.words + following.words, snippet.page, snippet.source)
+            break
+    return snippet
+
+
+_NOT_NAMES = {"ja", "nein", "yes", "no", "x", "off", "on", "einzug", "auszug"}
+
+
+def _plausible_landlord(text: str) -> bool:
+    name = _name_before_address(text)
+    letters = re.sub(r"[^A-Za-zÄÖÜäöüß]", "", name)
+    return len(letters) >= 3 and fold(name) not in _NOT_NAMES and not parse_date(name)
+
+
+def _name_before_address(text: str) -> str:
+    """The name part of "Name, Street 1, 12345 City" (or the whole text)."""
+    address = parse_address(text, strict=False)
+    cut = len(text)
+    for span in (address.street_span, address.postal_span):
+        if span is not None:
+            cut = min(cut, span[0])
+    # A street whose house number was misread still ends the name.
+    street_word = re.search(
+        r"[,;·|]\s*[A-ZÄÖÜ][\w.\-]*(?i:stra(?:ß|ss)e|str\.|weg|allee|damm|platz)\b", text
+    )
+    if street_word:
+        cut = min(cut, street_word.start())
+    return text[:cut].strip(" ,;:-–·|")
+
+
+def _landlord_candidate(name: str, snippet: Snippet, anchor: float, origin: str) -> Candidate:
+    repaired, changed = repair_name(name)
+    words = [w for w in snippet.words if w.text.strip(",;") in name.split() or w.text in name]
+    part = Snippet(name, words or snippet.words, snippet.page, snippet.source)
+    penalty = name_penalty(repaired, company=is_company(repaired))
+    candidate = Candidate(repaired, [part], anchor, penalty, origin)
+    if changed:
+        candidate.penalty = min(candidate.penalty, REPAIRED / max(anchor, 1e-6))
+    return candidate
+
+
+def form_move_in(doc: Document) -> list[Candidate]:
+    found = []
+    for hit in _label_hits(doc, MOVE_IN_LABELS, {None, "flat", "persons", "landlord"}):
+        snippet = _value_after(doc, hit, lambda t: parse_date(t) is not None)
+        if snippet is None:
+            continue
+        parsed = parse_date(snippet.text)
+        assert parsed is not None
+        iso, match = parsed
+        words = _words_for(snippet, match.group(0))
+        found.append(Candidate(iso, [words], hit.anchor, 1.0, "form label"))
+    return found
+
+
+def _words_for(snippet: Snippet, part: str) -> Snippet:
+    """The sub-snippet of words that spell ``part`` (by token overlap)."""
+    tokens = set(part.replace(",", " ").split())
+    words = [w for w in snippet.words if w.text.strip(",;:()") in tokens or w.text in part]
+    return Snippet(part, words or snippet.words, snippet.page, snippet.source)
+
+
+def form_address(doc: Document) -> dict[str, list[Candidate]]:
+    found: dict[str, list[Candidate]] = {
+        "street": [],
+        "house_number": [],
+        "postal_code": [],
+        "city": [],
+    }
+    flat_sections: set[str | None] = {"flat", "persons"}
+    for labels, accept in (
+        (FLAT_LABELS, _has_address_part),
+        (STREET_LABELS, _has_street),
+        (POSTAL_CITY_LABELS, _has_postal),
+        (CITY_LABELS, _has_city),
+    ):
+        for hit in _label_hits(doc, labels, flat_sections):
+            snippet = _value_after(doc, hit, accept)
+            if snippet is None:
+                continue
+            _address_candidates(snippet, hit.anchor, labels is CITY_LABELS, found)
+            following = _continuation(doc, snippet) if labels is FLAT_LABELS else None
+            if labels is FLAT_LABELS and not _has_postal(snippet.text) and following:
+                _address_candidates(following, hit.anchor, False, found)
+    return found
+
+
+def _continuation(doc: Document, snippet: Snippet) -> Snippet | None:
+    """The postal code line among the two lines after ``snippet``'s, before any label.
+
+    A flat's address may run over two or three lines ("Lister Meile 45, 2. OG" /
+    "links" / "30161 Hannover").
+    """
+    if not snippet.words:
+        return None
+    last = snippet.words[-1]
+    for index, line in enumerate(doc.lines):
+        if any(w is last for w in line.words):
+            for following in range(index + 1, min(index + 3, len(doc.lines))):
+                text = doc.lines[following].text
+                if is_label_line(text):
+                    return None
+                if _has_postal(text):
+                    return doc.line_snippet(following)
+            return None
+    return None
+
+
+def _has_address_part(text: str) -> bool:
+    return _has_street(text) or _has_postal(text)
+
+
+def _has_street(text: str) -> bool:
+    return parse_address(_EMBEDDED_LABEL.sub("", text), strict=False).street is not None
+
+
+def _has_postal(text: str) -> bool:
+    text = _EMBEDDED_LABEL.sub("", text)
+    return re.match(r"^\s*\d{5}\b", text) is not None or _POSTAL_CITY.search(text) is not None
+
+
+def _has_city(text: str) -> bool:
+    return bool(_city_only(text)) or _POSTAL_CITY.search(text) is not None
+
+
+def _city_only(text: str) -> str:
+    match = re.match(r"^\s*([A-ZÄÖÜ][\w\-.]*(?:[ \t]+[A-ZÄÖÜ(][\w\-.()]*)*)", text)
+    if not match:
+        return ""
+    city = _clean_city(match[1])
+    return "" if fold(city) in ("ort", "stadt", "gemeinde", "datum") else city
+
+
+_EMBEDDED_LABEL = re.compile(
+    r"\b(?:Hausnummer|Hausnr\.?|Haus-Nr\.?|Nr\.|PLZ|Postleitzahl|Ort|Wohnort|Stadt)\s*:\s*"
+)
+
+
+def _address_candidates(
+    snippet: Snippet, anchor: float, city_label: bool, found: dict[str, list[Candidate]]
+) -> None:
+    # "Straße: Lister Meile  Hausnummer: 45  PLZ: 30161  Ort: Hannover" on one line
+    text = _EMBEDDED_LABEL.sub("", snippet.text)
+    address = parse_address(text, strict=False)
+    parts: list[tuple[str, str | None, tuple[int, int] | None]] = [
+        ("street", address.street, address.street_span),
+        ("house_number", address.number, address.number_span),
+        ("postal_code", address.postal_code, address.postal_span),
+        ("city", address.city, address.city_span),
+    ]
+    bare_postal = re.match(r"^\s*(\d{5})\b", text)
+    if address.postal_code is None and bare_postal:
+        parts[2] = ("postal_code", bare_postal[1], bare_postal.span(1))
+    if city_label and address.city is None and _city_only(text):
+        city = _city_only(text)
+        parts[3] = ("city", city, (text.find(city), text.find(city) + len(city)))
+    for name, value, span in parts:
+        if value and span:
+            words = _words_for(snippet, text[span[0] : span[1]])
+            found[name].append(Candidate(value, [words], anchor, 1.0, "form label"))
+
+
+def form_residents(doc: Document) -> list[Candidate]:
+    found = []
+    for hit in _label_hits(doc, RESIDENT_LABELS, {None, "persons", "flat", "landlord"}):
+        surname_first = _surname_first(doc.lines[hit.line].text)
+        names, snippets, garbled = _name_lines(doc, hit, surname_first)
+        if names:
+            penalty = min(name_penalty(n, company=False) for n in names)
+            if garbled:
+                penalty = min(penalty, 0.4)
+            found.append(Candidate(names, snippets, hit.anchor, penalty, "form label"))
+    return _merge_numbered(found)
+
+
+def _surname_first(label_line: str) -> bool | None:
+    """True for "(Familienname, Vorname)", False for "(Vorname Name)", None if not said."""
+    folded = Folded.of(label_line).text
+    name_pos = min(
+        (folded.find(w) for w in ("familienname", "nachname", "name") if w in folded), default=-1
+    )
+    given_pos = folded.find("vorname")
+    if given_pos < 0 or name_pos < 0:
+        return None
+    if folded.find("familienname") >= 0 or folded.find("nachname") >= 0:
+        name_pos = max(folded.find("familienname"), folded.find("nachname"))
+    return name_pos < given_pos
+
+
+def _name_lines(
+    doc: Document, hit: LabelHit, surname_first: bool | None
+) -> tuple[list[str], list[Snippet], list[str]]:
+    """Names listed after a residents label: rest of the line and following lines.
+
+    Header rows of a table ("Familienname, Vorname | Geburtsdatum") before the
+    first name are skipped (and tell the name order); after the first name, any
+    line that is not a name ends the list. Other columns (birth dates) are cut off.
+    """
+    names: list[str] = []
+    snippets: list[Snippet] = []
+    garbled: list[str] = []
+    text = doc.lines[hit.line].text
+    rest = _LEADING_NOISE.sub("", text[hit.end :])
+    rest = re.sub(r"^(?:ist\s*/?\s*sind\s+)?(?:eingezogen|ausgezogen)\b[\s:]*", "", rest)
+    rest = _LEADING_NOISE.sub("", rest)
+    pieces: list[Snippet] = []
+    if rest:
+        pieces.append(doc.line_snippet(hit.line, len(text) - len(rest)))
+    pieces += [doc.line_snippet(i) for i in range(hit.line + 1, min(hit.line + 10, len(doc.lines)))]
+    header: list[str] | None = None
+    for piece in pieces:
+        if _NUMBERED_PERSON.fullmatch(piece.text):
+            continue  # "Person 1 | Person 2" over a grid of names
+        if is_label_line(piece.text) or _has_label_word(piece.text):
+            if names:
+                break
+            if surname_first is None:
+                surname_first = _surname_first(piece.text)
+            header = _table_header(piece.text) or header
+            continue
+        cells = _without_other_columns(piece.text)
+        parsed = _table_row(cells, header) if header else []
+        parsed = parsed or _names_in(cells, surname_first)
+        if not parsed and _garbled_name_row(cells):
+            # A row that should be a name but does not read as one: keep it, so the
+            # list is complete, and let its confidence say that it is doubtful.
+            parsed = [_given_first(cells, surname_first)]
+            garbled.append(parsed[0])
+        if not parsed:
+            if names:
+                break
+            continue
+        names += parsed
+        snippets.append(_words_for(piece, cells))
+    return names, snippets, garbled
+
+
+_SEPARATED = re.compile(r"\s*\|\s*")
+_NUMBERED_PERSON = re.compile(
+    r"(?:\s*\|?\s*(?:Person|Mieter(?:in)?|Bewohner(?:in)?)\s*\d{1,2}\s*[.:]?)+\s*", re.IGNORECASE
+)
+_HEADER_ROLES = (
+    ("given", ("vorname", "vornamen", "rufname")),
+    ("surname", ("familienname", "nachname", "name", "zuname")),
+    ("birth", ("geburtsdatum", "geboren", "geburtstag", "geb")),
+    ("number", ("nr", "lfd", "nummer")),
+)
+
+
+def _table_header(text: str) -> list[str] | None:
+    """Roles of a table's header cells ("Nr. | Name | Vorname | Geburtsdatum"), if it is one."""
+    if layout.SEPARATOR not in text:
+        return None
+    roles = []
+    for cell in _SEPARATED.split(text):
+        words = Folded.of(cell).text.split()
+        role = next((r for r, names in _HEADER_ROLES if any(w in names for w in words)), "")
+        roles.append(role)
+    return roles if "given" in roles and "surname" in roles else None
+
+
+def _table_row(text: str, header: list[str]) -> list[str]:
+    """The name in a table row whose cells line up with the header's (given, surname)."""
+    cells = _SEPARATED.split(text)
+    if len(cells) > len(header) or len(cells) < 2:
+        return []
+    if (
+        len(cells) < len(header)
+        and header[0] == "number"
+        and not re.fullmatch(r"\d{1,2}\.?", cells[0])
+    ):
+        header = header[1:]  # the running number was not read
+    roles = dict(zip(header, cells, strict=False))
+    given, surname = roles.get("given", "").strip(" ,"), roles.get("surname", "").strip(" ,")
+    name = f"{given} {surname}"
+    if not given or not surname or not _PERSON_NAME.fullmatch(name) or _has_label_word(name):
+        return []
+    return [name]
+
+
+def _garbled_name_row(text: str) -> bool:
+    """A short row of mostly letters shaped like "Surname, Given" or "Given Surname"."""
+    words = text.replace(",", " ").split()
+    letters = sum(c.isalpha() for c in text)
+    if not 2 <= len(words) <= 6 or letters < 0.7 * len(text.replace(" ", "")):
+        return False
+    if _has_label_word(text) or any(w[:1].islower() and len(w) > 3 for w in words):
+        return False  # a label or a sentence, not a name
+    return "," in text or sum(w[:1].isupper() for w in words) >= 2
+
+
+def _without_other_columns(text: str) -> str:
+    """A name row without what follows the name (birth date, "geb. ...")."""
+    cut = len(text)
+    date = parse_date(text)
+    if date is not None:
+        cut = date[1].start()
+    born = re.search(r"\b(?:geb\.|geboren)", text)
+    if born:
+        cut = min(cut, born.start())
+    return text[:cut].strip(" ,;:")
+
+
+def _names_in(text: str, surname_first: bool | None) -> list[str]:
+    """Personal names in one value line ("1. Lange, Lea; 2. Lange, Tom")."""
+    names = []
+    for part in re.split(r"\s*[;|]\s*|\s+(?:und|sowie|&)\s+|\s+(?=\d{1,2}[.)]\s)", text):
+        part = _TITLES.sub("", _ENUMERATION.sub("", part).strip(" .,:"))
+        if not part or re.fullmatch(r"\d{1,2}", part):
+            continue  # an empty cell, or the running number of a list
+        if not _PERSON_NAME.fullmatch(part) or parse_date(part) or _has_label_word(part):
+            return []
+        if len(part.replace(",", " ").split()) < 2:
+            return []  # a given name and a surname at least
+        names.append(_given_first(part, surname_first))
+    return names
+
+
+_LABEL_WORDS = {
+    "ort", "datum", "name", "vorname", "vornamen", "familienname", "nachname", "unterschrift",
+    "strasse", "hausnummer", "postleitzahl", "plz", "anschrift", "wohnung", "person", "personen",
+    "wohnungsgeber", "wohnungsgebers", "vermieter", "einzug", "auszug", "zusatzangaben",
+    "geburtsdatum", "geburtstag", "geboren", "staatsangehoerigkeit", "geschlecht",
+}  # fmt: skip
+
+
+def _has_label_word(text: str) -> bool:
+    return bool(set(Folded.of(text).text.split()) & _LABEL_WORDS)
+
+
+def _given_first(name: str, surname_first: bool | None) -> str:
+    """ "Lange, Lea" → "Lea Lange"; without a comma, the order the form announced."""
+    if "," not in name:
+        words = name.split()
+        if surname_first and len(words) >= 2:
+            return " ".join(words[1:] + words[:1])
+        return " ".join(words)
+    first, _, second = name.partition(",")
+    if surname_first is False:
+        return " ".join(f"{first} {second}".split())
+    return " ".join(f"{second} {first}".split())
+
+
+def _merge_numbered(found: list[Candidate]) -> list[Candidate]:
+    """ "Person 1", "Person 2" labels list one household: join them into one candidate."""
+    if len(found) < 2:
+        return found
+    names: list[str] = []
+    snippets: list[Snippet] = []
+    for candidate in found:
+        for name in candidate.value:
+            if name not in names:
+                names.append(name)
+        snippets += candidate.snippets
+    anchor = min(c.anchor for c in found)
+    penalty = min(c.penalty for c in found)
+    return [Candidate(names, snippets, anchor, penalty, "form labels")]
+
+
+# ------------------------------------------------------------------ fillable PDFs by field name
+
+
+def acroform_candidates(acroform: dict[str, str]) -> dict[str, list[Candidate]]:
+    """Values of meaningfully named form fields (``datum_einzug``, ``PLZ``, ``Mieter1``...)."""
+    found: dict[str, list[Candidate]] = {name: [] for name in FIELDS}
+    residents: list[str] = []
+    for name, value in acroform.items():
+        value = " ".join(value.split())
+        if not value:
+            continue
+        target = _field_for_name(name)
+        if target is None:
+            continue
+        snippet = Snippet(value, [Word(value, 1.0, (0, 0, 0, 0))], 0, TextSource.ACROFORM)
+        anchor = 0.97
+        if target == "landlord_name":
+            landlord = _name_before_address(value)
+            if _plausible_landlord(landlord):
+                found[target].append(_landlord_candidate(landlord, snippet, anchor, "form field"))
+        elif target == "move_in_date":
+            parsed = parse_date(value)
+            if parsed:
+                found[target].append(Candidate(parsed[0], [snippet], anchor, 1.0, "form field"))
+        elif target == "address":
+            _address_candidates(snippet, anchor, False, found)
+        elif target == "city":
+            city = _city_only(value)
+            if city:
+                found["city"].append(Candidate(city, [snippet], anchor, 1.0, "form field"))
+        elif target == "postal_code":
+            _address_candidates(snippet, anchor, True, found)
+        elif target == "residents":
+            residents += _names_in(value, None)
+    if residents:
+        snippet = Snippet(
+            "; ".join(residents), [Word("", 1.0, (0, 0, 0, 0))], 0, TextSource.ACROFORM
+        )
+        penalty = min(name_penalty(n, company=False) for n in residents)
+        found["residents"].append(Candidate(residents, [snippet], 0.97, penalty, "form field"))
+    return found
+
+
+def _field_for_name(name: str) -> str | None:
+    words = set(Folded.of(re.sub(r"([a-z])([A-Z])", r"\1 \2", name).replace("_", " ")).text.split())
+    joined = "".join(sorted(words))
+    landlord = bool(words & {"wohnungsgeber", "vermieter", "landlord"}) or (
+        "name" in words and bool(words & {"eigentuemer", "eigentuemerin"})
+    )
+    if any(w.startswith("einzug") for w in words) or words & {"movein", "bezug"}:
+        return "move_in_date"
+    if words & {"unterschrift", "datum", "signature"} or "ortdatum" in joined:
+        return None
+    if landlord:
+        return (
+            None if words & {"anschrift", "adresse", "strasse", "plz", "ort"} else "landlord_name"
+        )
+    if words & {"strasse", "anschrift", "adresse", "street", "str"}:
+        return "address"
+    if words & {"plz", "postleitzahl", "zip", "postal"}:
+        return "postal_code"
+    if words & {"ort", "stadt", "gemeinde", "city", "wohnort"}:
+        return "city"
+    if any(w.startswith(("person", "mieter", "bewohner", "meldepflichtig")) for w in words):
+        return "residents"
+    return None
