@@ -28,8 +28,7 @@ from intake.applications import completion, processing
 from intake.applications import service as intake_service
 from intake.applications.models import Application, Document, Status
 from intake.reading.normalize import iso_date
-from intake.services import get_service
-from intake.services.base import FieldType, FormField
+from intake.services import FieldType, FormField, get_service
 from servicepoint import auth, mail
 from servicepoint.errors import Conflict, Forbidden, InvalidInput, NotFound
 from servicepoint.settings import Settings, get_settings

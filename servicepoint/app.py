@@ -1,12 +1,11 @@
-"""The web application factory: mounts every domain's routers, static files and the
-error handling shared by all of them."""
+"""The web application factory: mounts every registered domain's routers and middleware
+(servicepoint.domains), static files and the error handling shared by all of them."""
 
 from __future__ import annotations
 
 import json
 import logging
 from functools import lru_cache
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -16,30 +15,14 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from servicepoint import health
+from servicepoint import domains, health
 from servicepoint.errors import DomainError, NotFound
 from servicepoint.sessions import SessionMiddleware
 from servicepoint.web import SecurityHeaders, render, request_language
-from video.routing import VideoRouting
 
 log = logging.getLogger(__name__)
 
 _HERE = Path(__file__).resolve().parent
-
-# Domain modules that expose ``router`` (an APIRouter). A module that does not exist yet
-# is skipped, so domains can land one at a time.
-ROUTER_MODULES = (
-    "intake.portal.api",
-    "intake.assistant.api",
-    "intake.assistant.views",
-    "intake.portal.views",
-    "backoffice.api",
-    "backoffice.views",
-    "video.api",
-    "video.views",
-    "tutorials.api",
-    "tutorials.views",
-)
 
 kernel = APIRouter()
 
@@ -140,17 +123,12 @@ def create_app() -> FastAPI:
     )
     app.add_middleware(SessionMiddleware)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(VideoRouting)  # outermost; routes only in a named process (scale-out)
+    for middleware in domains.middleware():  # outside the kernel's (e.g. video's routing)
+        app.add_middleware(middleware)
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
-    for module_name in ROUTER_MODULES:
-        try:
-            module = import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue
-            raise
-        app.include_router(module.router)
+    for router in domains.routers():  # every registered domain's, in their declared order
+        app.include_router(router)
     # The catch-all static pages come last, after every domain's routes.
     app.include_router(kernel)
     return app

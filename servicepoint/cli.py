@@ -1,7 +1,8 @@
 """The ``servicepoint`` command line.
 
-Each domain adds its own commands through a ``register(subparsers)`` function in its
-``cli`` module, so this file stays the composition root and nothing more.
+Each registered domain (servicepoint.domains) adds its own commands through a
+``register(subparsers)`` function in the module it names, so this file stays the
+composition root and nothing more.
 """
 
 from __future__ import annotations
@@ -32,11 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    from intake import cli as intake_cli
-    from servicepoint import commands
+    from servicepoint import commands, domains
 
     commands.register(sub)
-    intake_cli.register(sub)
+    domains.register_commands(sub)
     return parser
 
 

@@ -1,8 +1,8 @@
 """Message catalogues (gettext .po files) for German and English.
 
-Source strings (msgids) are English; every package may ship ``locale/<lang>.po`` and
-all of them are merged at start-up. German is the default language of the office.
-The .po files are compiled in memory, so no build step is needed.
+Source strings (msgids) are English; the kernel and every registered domain package may
+ship ``locale/<lang>.po`` and all of them are merged at start-up. German is the default
+language of the office. The .po files are compiled in memory, so no build step is needed.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from importlib import resources
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from servicepoint import domains
+
 LANGUAGES = ("de", "en")
 DEFAULT_LANGUAGE = "de"
-PACKAGES = ("servicepoint", "intake", "backoffice", "video", "tutorials")
 
 
 class _Merged(gettext.GNUTranslations):
@@ -29,7 +30,7 @@ def translations(lang: str) -> gettext.NullTranslations:
     merged: gettext.NullTranslations = gettext.NullTranslations()
     if lang not in LANGUAGES:
         lang = DEFAULT_LANGUAGE
-    for package in PACKAGES:
+    for package in ("servicepoint", *domains.packages()):
         po = resources.files(package).joinpath("locale", f"{lang}.po")
         if not po.is_file():
             continue

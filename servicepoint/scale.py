@@ -35,6 +35,7 @@ from typing import IO
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from servicepoint import domains
 from servicepoint.settings import Settings
 from servicepoint.stack import Child, StackError, Supervisor, child_environment
 
@@ -146,10 +147,10 @@ def flow_run_command(warm: bool) -> str:
     Without a command Prefect's process worker starts two interpreters per flow run (a
     workspace supervisor, then the engine), each importing Prefect: measured on the
     loaded 2-core machine, a minute from submission to the flow's first line. Warm:
-    ``flows.warm_start`` has the worker's warm process fork the run instead (it falls
-    back to the engine command when no warm process runs).
+    the registered warm-start module (``flows.warm_start``) has the worker's warm process
+    fork the run instead (it falls back to the engine command when no warm process runs).
     """
-    module = "flows.warm_start" if warm else "prefect.engine"
+    module = domains.warm_start_module() if warm else "prefect.engine"
     return f"{sys.executable} -m {module}"
 
 
@@ -217,8 +218,8 @@ def build_scale_children(layout: ScaleLayout) -> list[Child]:
     ]
     for i in range(layout.workers):
         name = f"worker-{i + 1}"
-        if settings.warm_flow_runs:  # the worker's warm process (flows.warm_start)
-            argv = [python, "-m", "flows.warm_start", "--serve"]
+        if settings.warm_flow_runs:  # the worker's warm process (the registered warm start)
+            argv = [python, "-m", domains.warm_start_module(), "--serve"]
             env = layout.environment(layout.root / name)
             children.append(Child(f"warm-{i + 1}", argv, env, colour="\033[36m"))
         argv = [python, "-m", "prefect", "worker", "start", "--pool", POOL, "--name", name]
@@ -310,13 +311,11 @@ class ScaleSupervisor(Supervisor):
         """Until every worker's warm process listens (a run before that starts cold)."""
         import time
 
-        from flows.warm_start import SOCKET_NAME
-
         deadline = time.monotonic() + timeout
         for child in self.children:
             if not child.name.startswith("warm-"):
                 continue
-            path = Path(child.env["SERVICEPOINT_DATA_DIR"]) / "locks" / SOCKET_NAME
+            path = Path(child.env["SERVICEPOINT_DATA_DIR"]) / "locks" / domains.warm_start_socket()
             while not path.exists() and time.monotonic() < deadline:
                 if child.process is not None and child.process.poll() is not None:
                     raise StackError(f"{child.name} exited during start-up")

@@ -24,6 +24,7 @@ from typing import IO
 
 import httpx
 
+from servicepoint import domains
 from servicepoint.settings import Settings
 
 GRACE_SECONDS = 10.0
@@ -140,7 +141,7 @@ def build_children(settings: Settings) -> list[Child]:
             env,
             colour="\033[35m",
         ),
-        Child("flows", [python, "-m", "flows.runner"], env, colour="\033[36m"),
+        Child("flows", [python, "-m", domains.flow_runner_module()], env, colour="\033[36m"),
         Child(
             "web",
             [

@@ -17,23 +17,16 @@ from markupsafe import Markup, escape
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
-from servicepoint import i18n
+from servicepoint import domains, i18n
 from servicepoint.settings import get_settings, local_time
 
 LANG_COOKIE = "sp_lang"
-_ROOT = Path(__file__).resolve().parent.parent
+_HERE = Path(__file__).resolve().parent
 
 
 def _template_dirs() -> list[str]:
-    dirs = []
-    for package in ("servicepoint", "intake", "backoffice", "video", "tutorials"):
-        path = _ROOT / package / "templates"
-        if path.is_dir():
-            dirs.append(str(path))
-    dirs.append(str(_ROOT / "intake" / "portal" / "templates"))  # the citizen portal
-    dirs.append(str(_ROOT / "intake" / "applications" / "templates"))  # letters
-    dirs.append(str(_ROOT / "intake" / "assistant" / "templates"))  # the citizen assistant
-    return dirs
+    """The kernel's templates first, then every registered domain's, in their order."""
+    return [str(_HERE / "templates"), *(str(d) for d in domains.template_dirs())]
 
 
 def build_environment() -> Environment:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from backoffice import views as backoffice_views
+from backoffice import staff_pages
 from servicepoint.db import SessionDep, session_scope
 from servicepoint.errors import NotFound
 from servicepoint.web import render, request_language
@@ -120,9 +120,7 @@ def media(request: Request, slug: str, name: str) -> Response:
 
 # --- back office: uploads by administrators ----------------------------------------------------
 @router.get("/backoffice/tutorials", response_class=HTMLResponse)
-def admin_list(
-    request: Request, session: SessionDep, user: backoffice_views.PageAdmin
-) -> HTMLResponse:
+def admin_list(request: Request, session: SessionDep, user: staff_pages.PageAdmin) -> HTMLResponse:
     return _admin_page(request, session, user, {})
 
 
@@ -140,16 +138,14 @@ def _admin_page(
         "form": {},
         **context,
     }
-    return backoffice_views._page(
-        request, "tutorials/admin.html", user, ctx, status_code=status_code
-    )
+    return staff_pages.page(request, "tutorials/admin.html", user, ctx, status_code=status_code)
 
 
 @router.post("/backoffice/tutorials", response_class=HTMLResponse)
 async def admin_upload(
     request: Request,
     session: SessionDep,
-    user: backoffice_views.PageAdmin,
+    user: staff_pages.PageAdmin,
     video: Annotated[UploadFile, File()],
     slug: Annotated[str, Form()] = "",
     title: Annotated[str, Form()] = "",
@@ -185,5 +181,5 @@ async def admin_upload(
         context = {"form": form, "errors": errors, "has_errors": True}
         return _admin_page(request, session, user, context, status_code=exc.status_code)
     session.commit()
-    backoffice_views._flash(request, "The tutorial %(title)s was published.", title=row.title)
+    staff_pages.flash(request, "The tutorial %(title)s was published.", title=row.title)
     return RedirectResponse("/backoffice/tutorials", status_code=303)

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from backoffice import views as backoffice_views
+from backoffice import staff_pages
 from intake.applications.models import Application
 from servicepoint.db import SessionDep
 from servicepoint.errors import DomainError, Forbidden
@@ -186,14 +186,12 @@ def device_check_page(request: Request) -> Response:
 
 # --- clerks --------------------------------------------------------------------------------
 @router.get("/backoffice/video")
-def clerk_overview(
-    request: Request, session: SessionDep, user: backoffice_views.PageStaff
-) -> Response:
+def clerk_overview(request: Request, session: SessionDep, user: staff_pages.PageStaff) -> Response:
     from video import repository
 
     now = datetime.now(UTC)
     assert user.id is not None
-    return backoffice_views._page(
+    return staff_pages.page(
         request,
         "video/clerk_overview.html",
         user,
@@ -209,7 +207,7 @@ def clerk_overview(
 @router.post("/backoffice/video/sprechzeiten")
 def publish_hours(
     session: SessionDep,
-    user: backoffice_views.PageStaff,
+    user: staff_pages.PageStaff,
     day: str = Form(""),
     start: str = Form(""),
     end: str = Form(""),
@@ -232,7 +230,7 @@ def publish_hours(
 def start_form(
     request: Request,
     session: SessionDep,
-    user: backoffice_views.PageStaff,
+    user: staff_pages.PageStaff,
     application: str = "",
 ) -> Response:
     case = session.get(Application, application) if application else None
@@ -244,7 +242,7 @@ def start_form(
         person = people[0] if isinstance(people[0], dict) else {}
         names = [str(person.get(k, "")) for k in ("given_names", "surname") if person.get(k)]
         values["name"] = " ".join(names)
-    return backoffice_views._page(
+    return staff_pages.page(
         request,
         "video/clerk_start.html",
         user,
@@ -256,7 +254,7 @@ def start_form(
 def start_now(
     request: Request,
     session: SessionDep,
-    user: backoffice_views.PageStaff,
+    user: staff_pages.PageStaff,
     name: str = Form(""),
     email: str = Form(""),
     topic: str = Form(""),
@@ -276,7 +274,7 @@ def start_now(
             ),
         )
     except DomainError as exc:
-        return backoffice_views._page(
+        return staff_pages.page(
             request,
             "video/clerk_start.html",
             user,
@@ -301,12 +299,12 @@ def start_now(
 
 @router.get("/backoffice/video/{consultation_id}")
 def clerk_call(
-    request: Request, session: SessionDep, user: backoffice_views.PageStaff, consultation_id: str
+    request: Request, session: SessionDep, user: staff_pages.PageStaff, consultation_id: str
 ) -> Response:
     consultation = service.get(session, consultation_id)
     token = service.join_token(consultation, service.Role.CLERK)
     opens = service.aware(consultation.starts_at) - service.EARLY_JOIN
-    return backoffice_views._page(
+    return staff_pages.page(
         request,
         "video/clerk_call.html",
         user,

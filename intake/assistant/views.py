@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from backoffice import views as backoffice_views
+from backoffice import staff_pages
 from intake.assistant import language, service
 from intake.assistant.knowledge import CONTACT_URL
 from intake.assistant.limits import questions_limited
@@ -283,9 +283,9 @@ def contact_page(request: Request) -> HTMLResponse:
 
 @router.get("/backoffice/verwaltung/assistent", response_class=HTMLResponse)
 def admin_unanswered(
-    request: Request, session: SessionDep, user: backoffice_views.PageAdmin
+    request: Request, session: SessionDep, user: staff_pages.PageAdmin
 ) -> HTMLResponse:
     summary = service.unanswered_summary(session, days=90, limit=500)
     today: date = datetime.now(OFFICE_TIME).date()
     context = {"section": "assistant", "summary": summary, "today": today}
-    return backoffice_views._page(request, "assistant/admin.html", user, context)
+    return staff_pages.page(request, "assistant/admin.html", user, context)

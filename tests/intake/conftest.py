@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+
+from tests.intake.portal_helpers import Citizen
 
 
 def corpus_dir() -> Path:
@@ -15,3 +20,27 @@ def corpus_dir() -> Path:
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     return corpus_dir()
+
+
+# --- the citizen portal (tests/intake/test_portal_*.py) ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def app(migrated_db: str) -> Any:
+    from servicepoint.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def fresh_rate_limit() -> Iterator[None]:
+    from intake.portal import portal
+
+    portal.submissions.reset()
+    yield
+    portal.submissions.reset()
+
+
+@pytest.fixture
+def citizen(app: Any) -> Citizen:
+    return Citizen(TestClient(app))

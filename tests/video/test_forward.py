@@ -23,7 +23,7 @@ from tests.e2e.conftest import LiveServer
 from tests.video.clients import GREEN, Participant
 from tests.video.conftest import consultation, tokens
 from video import api, forward, media
-from video.relay import IncomingSource, OutgoingVideo
+from video.tracks import IncomingSource, OutgoingVideo
 
 
 def vp8_frames(count: int, colour: tuple[int, int, int]) -> list[Any]:
