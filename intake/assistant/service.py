@@ -182,7 +182,7 @@ class Assistant:
         if session is not None and reference is not None and code is not None:
             return case_answer(session, index.knowledge, reference.group(0), code.group(0), chosen)
         hits = index.search(question, written, limit=1)
-        if not hits or hits[0].confidence < self.config.threshold:
+        if not hits or hits[0].confidence < index.threshold:
             confidence = hits[0].confidence if hits else 0.0
             return unknown(index.knowledge, chosen, confidence)
         return compose(index.knowledge, hits[0].document, chosen, hits[0].confidence)
