@@ -41,7 +41,8 @@ _OWN_STOPWORDS: dict[str, frozenset[str]] = {
         mein meine meinem meinen meiner mich mir mit muss nach noch nur ob oder schon sehr
         sich sie sind so soll um und uns unser von vom vor was welche
         welcher welches wenn wer wie viel wieviel wir wo woher wohin zu zum zur
-        ueber werden wird wurde koennen kriege bekomme brauche brauch""".split()
+        ueber werden wird wurde koennen kriege bekomme brauche brauch fuers ins eigentlich
+        mal halt einfach genau""".split()
     ),
     "en": frozenset(
         """a about after am an and any are as at be been before by can could do does doing

@@ -64,7 +64,8 @@ class Hit:
 
 @dataclass(frozen=True)
 class Calibration:
-    """A logistic model of "the best hit is the right answer" over the hit's features."""
+    """A logistic model of "the best hit is the right answer" over some of the hit's
+    features (those ``weights`` names)."""
 
     weights: dict[str, float]
     intercept: float

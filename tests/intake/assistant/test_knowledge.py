@@ -76,7 +76,8 @@ def test_the_confidence_model_is_data_and_reloaded_when_it_changes(data_dir: Pat
     assistant = Assistant(data_dir, check_every=0)
     index = assistant.index()
     assert index.calibration is not None
-    assert set(index.calibration.weights) == set(FEATURES)
+    assert index.calibration.weights
+    assert set(index.calibration.weights) <= set(FEATURES)
     assert 0 < index.threshold < 1
     answer = assistant.ask("Was kostet ein Reisepass?", "de")
     assert answer.answered
