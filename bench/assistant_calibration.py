@@ -31,7 +31,11 @@ from intake.assistant.knowledge import DATA_DIR, load  # noqa: E402
 from intake.assistant.search import FEATURES, Config, Index  # noqa: E402
 
 SETS = ROOT / "tests" / "intake" / "assistant"
-TUNING = [SETS / "questions_tuning.yaml", SETS / "questions_tuning_batch2.yaml"]
+TUNING = [
+    SETS / "questions_tuning.yaml",
+    SETS / "questions_tuning_batch2.yaml",
+    SETS / "questions_tuning_batch3.yaml",
+]
 MODEL = DATA_DIR / "confidence.yaml"
 HANDOFF = 0.97
 FOLDS = 5
@@ -45,6 +49,12 @@ SUBSETS = [
         "coverage + BM25 + margin + missing word",
         ("coverage", "specific", "bm25", "margin", "missing"),
     ),
+    ("coverage + topic answered elsewhere", ("coverage", "specific", "elsewhere")),
+    (
+        "coverage + BM25 + margin + topic answered elsewhere",
+        ("coverage", "specific", "bm25", "margin", "elsewhere"),
+    ),
+    ("all features but the topic answered elsewhere", FEATURES[:-1]),
     ("all features", FEATURES),
 ]
 

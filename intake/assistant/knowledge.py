@@ -95,6 +95,7 @@ class Knowledge:
     files: tuple[Path, ...]
     siblings: dict[str, list[str]] = field(default_factory=dict)  # a script's versions
     calibration: dict[str, Any] | None = None  # confidence.yaml: the fitted confidence model
+    elsewhere: dict[str, list[str]] = field(default_factory=dict)  # topics answered elsewhere
 
     def text(self, lang: str, key: str) -> str:
         table: dict[str, str] = self.interface["text"].get(lang) or self.interface["text"]["de"]
@@ -115,7 +116,8 @@ def knowledge_files(data_dir: Path = DATA_DIR) -> tuple[Path, ...]:
     """The files the knowledge is read from; a change to any of them rebuilds it."""
     scripts = sorted(TUTORIAL_SCRIPTS.glob("*.yaml")) if TUTORIAL_SCRIPTS.is_dir() else []
     own = [
-        data_dir / name for name in ("faq.yaml", "facts.yaml", "synonyms.yaml", "confidence.yaml")
+        data_dir / name
+        for name in ("faq.yaml", "facts.yaml", "synonyms.yaml", "elsewhere.yaml", "confidence.yaml")
     ]
     return (CATALOGUE, *own, data_dir / "interface.yaml", *scripts)
 
@@ -316,7 +318,9 @@ def load(data_dir: Path = DATA_DIR) -> Knowledge:
     synonyms = _yaml(data_dir / "synonyms.yaml") or {}
     model = data_dir / "confidence.yaml"
     calibration = _yaml(model) if model.is_file() else None
-    knowledge = Knowledge(sources, [], synonyms, interface, files, siblings, calibration)
+    elsewhere = data_dir / "elsewhere.yaml"
+    topics = (_yaml(elsewhere) or {}) if elsewhere.is_file() else {}
+    knowledge = Knowledge(sources, [], synonyms, interface, files, siblings, calibration, topics)
     for index, document in enumerate(faq):
         filled = tuple(
             (lang, fill(template, knowledge, lang)[0])

@@ -88,7 +88,7 @@ class Calibration:
         )
 
 
-FEATURES = ("coverage", "specific", "bm25", "margin", "missing", "unknown", "words")
+FEATURES = ("coverage", "specific", "bm25", "margin", "missing", "unknown", "words", "elsewhere")
 
 
 @dataclass
@@ -99,6 +99,7 @@ class _Group:
     terms: set[str]
     grams: tuple[str, ...]
     weight: float = 0.0
+    elsewhere: bool = False  # names a topic answered elsewhere (elsewhere.yaml)
 
 
 def _ngrams(word: str) -> list[str]:
@@ -144,6 +145,10 @@ class Index:
         )
         model = Calibration.from_data(knowledge.calibration) if self.config.calibrated else None
         self.calibration = model
+        self.elsewhere = {
+            language.language_of(lang): tuple(language.fold(str(w), lang) for w in words)
+            for lang, words in knowledge.elsewhere.items()
+        }
 
     @property
     def threshold(self) -> float:
@@ -193,8 +198,21 @@ class Index:
             known = [self.idf[t] for t in terms if t in self.idf]
             weight = max(known) if known else self.unknown_idf
             grams = [g for each in (word, *alternatives) for g in _ngrams(each)]
-            groups.append(_Group(word, terms, tuple(grams), weight))
+            elsewhere = self._elsewhere(word, lang)
+            groups.append(_Group(word, terms, tuple(grams), weight, elsewhere))
         return groups
+
+    def _elsewhere(self, word: str, lang: str) -> bool:
+        """Whether the (folded) word names a topic the city answers elsewhere."""
+        base = language.language_of(lang)
+        for topic in self.elsewhere.get(base, ()):
+            if word == topic or (len(topic) >= 4 and word.startswith(topic)):
+                return True
+            if base == "de" and len(topic) >= 5 and word.endswith(topic):
+                return True
+            if base == "ar" and len(topic) >= 3 and topic in word:
+                return True
+        return False
 
     def _corrections(self, terms: set[str]) -> set[str]:
         found: set[str] = set()
@@ -240,7 +258,7 @@ class Index:
         self, groups: Iterable[_Group], index: int, score: float, second: float
     ) -> dict[str, float]:
         terms, grams = self.doc_terms[index], self.doc_grams[index]
-        total = covered = missing = unknown = 0.0
+        total = covered = missing = unknown = elsewhere = 0.0
         count = 0
         for group in groups:
             count += 1
@@ -250,6 +268,8 @@ class Index:
             if group.terms & terms:
                 covered += group.weight
                 continue
+            if group.elsewhere:
+                elsewhere = 1.0
             share = 0.0
             if self.config.ngrams and group.grams:
                 share = sum(1 for g in group.grams if g in grams) / len(group.grams)
@@ -269,6 +289,7 @@ class Index:
             "missing": missing / self.unknown_idf,
             "unknown": unknown / total if total else 0.0,
             "words": math.log1p(count),
+            "elsewhere": elsewhere,
         }
 
 
