@@ -41,7 +41,7 @@ _OWN_STOPWORDS: dict[str, frozenset[str]] = {
         mein meine meinem meinen meiner mich mir mit muss nach noch nur ob oder schon sehr
         sich sie sind so soll um und uns unser von vom vor was welche
         welcher welches wenn wer wie viel wieviel wir wo woher wohin zu zum zur
-        ueber werden wird wurde koennen kriege bekomme brauche brauch fuers ins eigentlich
+        ueber werden wird wurde koennen kriege bekomme fuers ins eigentlich
         mal halt einfach genau""".split()
     ),
     "en": frozenset(
