@@ -35,6 +35,7 @@ TUNING = [
     SETS / "questions_tuning.yaml",
     SETS / "questions_tuning_batch2.yaml",
     SETS / "questions_tuning_batch3.yaml",
+    SETS / "questions_tuning_batch4.yaml",
 ]
 MODEL = DATA_DIR / "confidence.yaml"
 HANDOFF = 0.97
