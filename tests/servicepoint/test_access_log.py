@@ -61,3 +61,22 @@ def test_health_and_status_polling_are_not_logged_but_their_failures_and_pages_a
     assert '"GET /healthz?fail HTTP/1.1" 503' in logged[0]
     assert '"GET /antrag/abc123 HTTP/1.1" 200' in logged[1]
     assert '"GET / HTTP/1.1" 200' in logged[2]
+
+
+def test_the_assistants_question_is_not_written_to_the_log(
+    server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    question = "Ich bin Erika Mustermann, Lindenallee 5, wo ist mein Antrag?"
+    with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+        httpx.get(server + "/assistent", params={"q": question, "lang": "de"}, timeout=10)
+        httpx.get(server + "/assistent/antrag", params={"lang": "de", "q": question}, timeout=10)
+        httpx.get(server + "/tutorials", params={"q": "anmeldung"}, timeout=10)
+        deadline = time.monotonic() + 5
+        while len(caplog.records) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    logged = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
+    assert len(logged) == 3, logged
+    assert '"GET /assistent?q=[masked]&lang=de HTTP/1.1" 200' in logged[0]
+    assert '"GET /assistent/antrag?lang=de&q=[masked] HTTP/1.1" 200' in logged[1]
+    assert "Mustermann" not in "\n".join(logged)
+    assert '"GET /tutorials?q=anmeldung HTTP/1.1" 200' in logged[2]  # not a question
