@@ -36,6 +36,7 @@ TUNING = [
     SETS / "questions_tuning_batch2.yaml",
     SETS / "questions_tuning_batch3.yaml",
     SETS / "questions_tuning_batch4.yaml",
+    SETS / "questions_tuning_batch5.yaml",
 ]
 MODEL = DATA_DIR / "confidence.yaml"
 HANDOFF = 0.97
