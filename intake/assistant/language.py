@@ -156,6 +156,23 @@ def stems(text: str, lang: str) -> list[str]:
     return [stem(w, lang) for w in words(text, lang)]
 
 
+_RUSSIAN_LETTERS = re.compile(r"[ыэъё]", re.IGNORECASE)
+_UKRAINIAN_LETTERS = re.compile(r"[іїєґ]", re.IGNORECASE)
+_RUSSIAN_WORDS = frozenset(
+    "сколько где как что когда можно нужно нужны это мне стоит какие".split()
+)
+
+
+def looks_russian(text: str) -> bool:
+    """Cyrillic without the letters only Ukrainian has, and with letters or everyday words
+    only Russian has: such a question is read (and answered) as Ukrainian, with a note."""
+    if _UKRAINIAN_LETTERS.search(text):
+        return False
+    if _RUSSIAN_LETTERS.search(text):
+        return True
+    return any(w in _RUSSIAN_WORDS for w in _WORD.findall(text.casefold()))
+
+
 def detect(text: str, fallback: str = DEFAULT_LANGUAGE) -> str:
     """The question's language among de, en, tr, ar, uk (Leichte Sprache reads as de)."""
     letters = [c for c in text if c.isalpha()]

@@ -70,6 +70,15 @@ def test_language_is_detected_and_german_only_values_are_marked(client: TestClie
     assert "Free of charge" in chosen["answer"]
 
 
+def test_a_question_in_russian_is_answered_in_ukrainian_and_says_so(client: TestClient) -> None:
+    body = client.post(ASK, json={"question": "Какие документы нужны для регистрации?"}).json()
+    assert body["lang"] == "uk"
+    assert body["answered"] is True
+    assert body["answer"].startswith("Відповідь українською мовою")
+    ukrainian = client.post(ASK, json={"question": "Які документи потрібні для реєстрації?"})
+    assert "Відповідь українською мовою" not in ukrainian.json()["answer"]
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [
