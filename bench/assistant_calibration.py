@@ -39,7 +39,7 @@ TUNING = [
     SETS / "questions_tuning_batch5.yaml",
 ]
 MODEL = DATA_DIR / "confidence.yaml"
-HANDOFF = 0.97
+HANDOFF = 0.98
 FOLDS = 5
 REPEATS = 5  # the folds drawn anew each time; shares averaged over the repeats
 PENALTY = 1.0
