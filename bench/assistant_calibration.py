@@ -38,6 +38,7 @@ TUNING = [
     SETS / "questions_tuning_batch4.yaml",
     SETS / "questions_tuning_batch5.yaml",
     SETS / "questions_tuning_batch6.yaml",
+    SETS / "questions_tuning_batch7.yaml",
 ]
 MODEL = DATA_DIR / "confidence.yaml"
 HANDOFF = 0.98

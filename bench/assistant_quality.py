@@ -33,6 +33,7 @@ TUNING = [
     SETS / "questions_tuning_batch4.yaml",
     SETS / "questions_tuning_batch5.yaml",
     SETS / "questions_tuning_batch6.yaml",
+    SETS / "questions_tuning_batch7.yaml",
 ]
 THRESHOLDS = [round(0.05 * i, 2) for i in range(1, 17)]
 PLAIN = Config(fold=False, stem=False, synonyms=False, typos=False, ngrams=False, calibrated=False)

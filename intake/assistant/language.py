@@ -42,26 +42,27 @@ _OWN_STOPWORDS: dict[str, frozenset[str]] = {
         sich sie sind so soll um und uns unser von vom vor was welche
         welcher welches wenn wer wie viel wieviel wir wo woher wohin zu zum zur
         ueber werden wird wurde koennen kriege bekomme fuers ins eigentlich
-        mal halt einfach genau""".split()
+        mal halt einfach genau koennten sagen""".split()
     ),
     "en": frozenset(
         """a about after am an and any are as at be been before by can could do does doing
         for from get got has have how i if in into is it its me my need of on or our so
         that the there this to too up us was we what whats when where which who why will
-        with would you your yours do i'm im""".split()
+        with would you your yours do i'm im could please tell""".split()
     ),
     "tr": frozenset(
         """acaba ama bana ben beni benim bir bu bunu da de daha diye en gibi hangi hangisi
         icin ile ise kac kim mi mu mı mü misin miyim nasil ne neden nerede nereden niye
-        o sen siz sizin su ve veya var yok mi midir""".split()
+        o sen siz sizin su ve veya var yok mi midir lutfen soyler misiniz""".split()
     ),
     "ar": frozenset(
         """في من الى على عن هل ما ماذا متى اين كيف كم هو هي انا انت نحن هذا هذه ذلك التي
-        الذي او ثم لا لم لن قد كل مع عند بعد قبل يمكن يجب اريد لدي لي ايضا""".split()
+        الذي او ثم لا لم لن قد كل مع عند بعد قبل يمكن يجب اريد لدي لي ايضا فضلك""".split()
     ),
     "uk": frozenset(
         """а але в во де для до з за и й і із як яка які який коли котрій мене мені мій моя
-        моє мої на не ні про по с так там те то у це чи що щоб я ви вам вас ваш є бути""".split()
+        моє мої на не ні про по с так там те то у це чи що щоб я ви вам вас ваш є бути
+        підкажіть скажіть будь ласка""".split()
     ),
 }
 # Negations carry meaning here ("the landlord does not give me ..."): never dropped.
