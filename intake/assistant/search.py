@@ -191,6 +191,9 @@ class Index:
             for reading in readings:
                 folded = language.fold(word, reading) if self.config.fold else word
                 terms.update(self._terms(folded, reading))
+            # A word the knowledge itself uses is its topic, whatever elsewhere.yaml says
+            # ("Automat" for the photo booth, "wählen" for choosing a file).
+            elsewhere = not terms & self.idf.keys() and self._elsewhere(word, lang)
             if self.config.typos:
                 terms |= self._corrections(terms)
             for alternative in alternatives:
@@ -198,7 +201,6 @@ class Index:
             known = [self.idf[t] for t in terms if t in self.idf]
             weight = max(known) if known else self.unknown_idf
             grams = [g for each in (word, *alternatives) for g in _ngrams(each)]
-            elsewhere = self._elsewhere(word, lang)
             groups.append(_Group(word, terms, tuple(grams), weight, elsewhere))
         return groups
 
