@@ -1,6 +1,8 @@
 """The assistant's search alternatives on the TUNING question set (never the held-out).
 
-Each bm25s variant adds one step of the normalisation; for each, the answer threshold
+Each bm25s variant adds one step of the normalisation (the last the fitted confidence
+model of ``bench/assistant_calibration.py``, which is fitted on these same questions: its
+row is in-sample; the cross-validated figure is that script's); for each, the answer threshold
 is swept and the best one (right source first + hand-off, both as shares) is shown next
 to the share of answerable questions whose right source ranks first at any confidence.
 SQLite FTS5 (the tutorials' full text) is measured over the same documents with its own
@@ -20,19 +22,29 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from intake.assistant import language, quality  # noqa: E402
-from intake.assistant.knowledge import load  # noqa: E402
+from intake.assistant.knowledge import Document, load  # noqa: E402
 from intake.assistant.search import Config, Index  # noqa: E402
 
-TUNING = ROOT / "tests" / "intake" / "assistant" / "questions_tuning.yaml"
+SETS = ROOT / "tests" / "intake" / "assistant"
+TUNING = [
+    SETS / "questions_tuning.yaml",
+    SETS / "questions_tuning_batch2.yaml",
+    SETS / "questions_tuning_batch3.yaml",
+    SETS / "questions_tuning_batch4.yaml",
+    SETS / "questions_tuning_batch5.yaml",
+    SETS / "questions_tuning_batch6.yaml",
+    SETS / "questions_tuning_batch7.yaml",
+]
 THRESHOLDS = [round(0.05 * i, 2) for i in range(1, 17)]
-PLAIN = Config(fold=False, stem=False, synonyms=False, typos=False, ngrams=False)
+PLAIN = Config(fold=False, stem=False, synonyms=False, typos=False, ngrams=False, calibrated=False)
 VARIANTS = [
     ("bm25s, words as typed", PLAIN),
     ("+ folding, stop-words", PLAIN.but(fold=True)),
     ("+ stems (Snowball; uk/tr prefixes)", PLAIN.but(fold=True, stem=True)),
     ("+ synonyms", PLAIN.but(fold=True, stem=True, synonyms=True)),
     ("+ typo correction (rapidfuzz)", PLAIN.but(fold=True, stem=True, synonyms=True, typos=True)),
-    ("+ character 4-grams = chosen", Config()),
+    ("+ character 4-grams (coverage as confidence)", Config(calibrated=False)),
+    ("+ calibrated confidence (confidence.yaml) = chosen", Config()),
     ("chosen, Snowball for Turkish", Config(prefix_stems={"uk": 6})),
     ("chosen, without keywords in the FAQ", None),
 ]
@@ -47,7 +59,9 @@ def best(index: Index, questions: list[quality.Question]) -> tuple[float, qualit
     return scored[0][1], scored[0][2]
 
 
-def fts5_rows(knowledge_documents: list, tokenizer: str, questions: list[quality.Question]) -> str:
+def fts5_rows(
+    knowledge_documents: list[Document], tokenizer: str, questions: list[quality.Question]
+) -> str:
     db = sqlite3.connect(":memory:")
     db.execute(f"CREATE VIRTUAL TABLE docs USING fts5(id UNINDEXED, body, tokenize='{tokenizer}')")
     for document in knowledge_documents:
@@ -89,7 +103,7 @@ def fts5_rows(knowledge_documents: list, tokenizer: str, questions: list[quality
 
 
 def main() -> int:
-    questions = quality.load_questions(TUNING)
+    questions = [q for path in TUNING for q in quality.load_questions(path)]
     knowledge = load()
     n_ans = sum(1 for q in questions if q.expected)
     print(f"tuning set: {n_ans} answerable, {len(questions) - n_ans} unanswerable")
@@ -120,13 +134,15 @@ def main() -> int:
         )
     for tokenizer in ("unicode61 remove_diacritics 2", "trigram"):
         print(fts5_rows(knowledge.documents, tokenizer, questions))
-    chosen = quality.evaluate(Index(knowledge, Config()), questions)
-    print(
-        f"\nchosen configuration at its fixed threshold {Config().threshold}: right source "
-        f"first {chosen.right_first}/{chosen.answerable}, hand-off "
-        f"{chosen.handed_off}/{chosen.unanswerable}, language detected {chosen.detected}/"
-        f"{chosen.answerable + chosen.unanswerable}"
-    )
+    index = Index(knowledge, Config())
+    for path in TUNING:
+        chosen = quality.evaluate(index, quality.load_questions(path))
+        print(
+            f"\n{path.name}, chosen configuration at its fixed threshold {index.threshold}: "
+            f"right source first {chosen.right_first}/{chosen.answerable}, hand-off "
+            f"{chosen.handed_off}/{chosen.unanswerable}, language detected {chosen.detected}/"
+            f"{chosen.answerable + chosen.unanswerable}"
+        )
     return 0
 
 

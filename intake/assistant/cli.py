@@ -44,7 +44,7 @@ def run_ask(args: argparse.Namespace) -> int:
     state = "answered" if answer.answered else "not answered (hand-off)"
     out.write(f"{answer.answer}\n\n")
     out.write(f"language: {answer.lang}   {state}   score: {answer.confidence:.3f}")
-    out.write(f"   threshold: {assistant.config.threshold:.2f}\n")
+    out.write(f"   threshold: {assistant.index().threshold:.2f}\n")
     for source in answer.sources:
         out.write(f"source: {source['title']} <{source['url']}>\n")
     if answer.handoff:

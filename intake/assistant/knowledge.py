@@ -94,6 +94,8 @@ class Knowledge:
     interface: dict[str, Any]
     files: tuple[Path, ...]
     siblings: dict[str, list[str]] = field(default_factory=dict)  # a script's versions
+    calibration: dict[str, Any] | None = None  # confidence.yaml: the fitted confidence model
+    elsewhere: dict[str, list[str]] = field(default_factory=dict)  # topics answered elsewhere
 
     def text(self, lang: str, key: str) -> str:
         table: dict[str, str] = self.interface["text"].get(lang) or self.interface["text"]["de"]
@@ -113,7 +115,10 @@ class Knowledge:
 def knowledge_files(data_dir: Path = DATA_DIR) -> tuple[Path, ...]:
     """The files the knowledge is read from; a change to any of them rebuilds it."""
     scripts = sorted(TUTORIAL_SCRIPTS.glob("*.yaml")) if TUTORIAL_SCRIPTS.is_dir() else []
-    own = [data_dir / name for name in ("faq.yaml", "facts.yaml", "synonyms.yaml")]
+    own = [
+        data_dir / name
+        for name in ("faq.yaml", "facts.yaml", "synonyms.yaml", "elsewhere.yaml", "confidence.yaml")
+    ]
     return (CATALOGUE, *own, data_dir / "interface.yaml", *scripts)
 
 
@@ -311,7 +316,11 @@ def load(data_dir: Path = DATA_DIR) -> Knowledge:
         documents.append(document)
     faq = _faq(data_dir / "faq.yaml", sources, interface)
     synonyms = _yaml(data_dir / "synonyms.yaml") or {}
-    knowledge = Knowledge(sources, [], synonyms, interface, files, siblings)
+    model = data_dir / "confidence.yaml"
+    calibration = _yaml(model) if model.is_file() else None
+    elsewhere = data_dir / "elsewhere.yaml"
+    topics = (_yaml(elsewhere) or {}) if elsewhere.is_file() else {}
+    knowledge = Knowledge(sources, [], synonyms, interface, files, siblings, calibration, topics)
     for index, document in enumerate(faq):
         filled = tuple(
             (lang, fill(template, knowledge, lang)[0])

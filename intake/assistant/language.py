@@ -41,26 +41,28 @@ _OWN_STOPWORDS: dict[str, frozenset[str]] = {
         mein meine meinem meinen meiner mich mir mit muss nach noch nur ob oder schon sehr
         sich sie sind so soll um und uns unser von vom vor was welche
         welcher welches wenn wer wie viel wieviel wir wo woher wohin zu zum zur
-        ueber werden wird wurde koennen kriege bekomme brauche brauch""".split()
+        ueber werden wird wurde koennen kriege bekomme fuers ins eigentlich
+        mal halt einfach genau koennten sagen""".split()
     ),
     "en": frozenset(
         """a about after am an and any are as at be been before by can could do does doing
         for from get got has have how i if in into is it its me my need of on or our so
         that the there this to too up us was we what whats when where which who why will
-        with would you your yours do i'm im""".split()
+        with would you your yours do i'm im could please tell""".split()
     ),
     "tr": frozenset(
         """acaba ama bana ben beni benim bir bu bunu da de daha diye en gibi hangi hangisi
         icin ile ise kac kim mi mu mı mü misin miyim nasil ne neden nerede nereden niye
-        o sen siz sizin su ve veya var yok mi midir""".split()
+        o sen siz sizin su ve veya var yok mi midir lutfen soyler misiniz""".split()
     ),
     "ar": frozenset(
         """في من الى على عن هل ما ماذا متى اين كيف كم هو هي انا انت نحن هذا هذه ذلك التي
-        الذي او ثم لا لم لن قد كل مع عند بعد قبل يمكن يجب اريد لدي لي ايضا""".split()
+        الذي او ثم لا لم لن قد كل مع عند بعد قبل يمكن يجب اريد لدي لي ايضا فضلك""".split()
     ),
     "uk": frozenset(
         """а але в во де для до з за и й і із як яка які який коли котрій мене мені мій моя
-        моє мої на не ні про по с так там те то у це чи що щоб я ви вам вас ваш є бути""".split()
+        моє мої на не ні про по с так там те то у це чи що щоб я ви вам вас ваш є бути
+        підкажіть скажіть будь ласка""".split()
     ),
 }
 # Negations carry meaning here ("the landlord does not give me ..."): never dropped.
@@ -153,6 +155,23 @@ def stem(word: str, lang: str, prefixes: dict[str, int] | None = None) -> str:
 
 def stems(text: str, lang: str) -> list[str]:
     return [stem(w, lang) for w in words(text, lang)]
+
+
+_RUSSIAN_LETTERS = re.compile(r"[ыэъё]", re.IGNORECASE)
+_UKRAINIAN_LETTERS = re.compile(r"[іїєґ]", re.IGNORECASE)
+_RUSSIAN_WORDS = frozenset(
+    "сколько где как что когда можно нужно нужны это мне стоит какие".split()
+)
+
+
+def looks_russian(text: str) -> bool:
+    """Cyrillic without the letters only Ukrainian has, and with letters or everyday words
+    only Russian has: such a question is read (and answered) as Ukrainian, with a note."""
+    if _UKRAINIAN_LETTERS.search(text):
+        return False
+    if _RUSSIAN_LETTERS.search(text):
+        return True
+    return any(w in _RUSSIAN_WORDS for w in _WORD.findall(text.casefold()))
 
 
 def detect(text: str, fallback: str = DEFAULT_LANGUAGE) -> str:

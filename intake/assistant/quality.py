@@ -68,7 +68,7 @@ def question_language(question: Question) -> str:
 
 
 def evaluate(index: Index, questions: list[Question], threshold: float | None = None) -> Figures:
-    limit = index.config.threshold if threshold is None else threshold
+    limit = index.threshold if threshold is None else threshold
     figures = Figures()
     for question in questions:
         lang = question_language(question)

@@ -2,12 +2,14 @@
 n-grams for compounds and typos, and how well the best entry covers the question.
 
 Ranking and confidence are separate on purpose. BM25 orders the entries, but its score
-has no fixed scale: an out-of-scope question still has a "best" entry. The confidence is
-the share of the question's words (weighted by how rare they are in the knowledge) that
-the best entry contains, exactly, through a synonym, a typo-corrected form or most of the
-word's n-grams (a compound). A question whose rare words the entry lacks ("Führerschein",
-"Hundesteuer") scores low and is handed to a person. The threshold and the weights are
-measured on ``tests/intake/assistant/questions_tuning.yaml`` (``bench/assistant_quality.py``).
+has no fixed scale: an out-of-scope question still has a "best" entry. The confidence is a
+logistic model (``confidence.yaml``, fitted by ``bench/assistant_calibration.py`` on the
+tuning sets) over a few features of the best hit: the share of the question's words
+(weighted by how rare they are in the knowledge) that the entry contains, exactly, through
+a synonym, a typo-corrected form or most of the word's n-grams (a compound); the BM25
+score and its margin to the second hit; and the rarest word the entry lacks. A question
+whose rare words the entry lacks ("Führerschein", "Hundesteuer") scores low and is handed
+to a person. Without the model file the coverage alone is the confidence (``coverage``).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class Config:
     index_answers: bool = False  # search a FAQ entry's answers too, not only its questions
     specific: float = 10.0  # matched weight at which a match counts as specific enough
     unknown_weight: float = 1.0  # a word the knowledge lacks, relative to the rarest known
+    calibrated: bool = True  # the fitted model's confidence and threshold, when there is one
 
     def but(self, **changes: object) -> Config:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -56,6 +59,36 @@ class Hit:
     document: Document
     score: float
     confidence: float
+    features: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A logistic model of "the best hit is the right answer" over some of the hit's
+    features (those ``weights`` names)."""
+
+    weights: dict[str, float]
+    intercept: float
+    threshold: float
+
+    def probability(self, features: dict[str, float]) -> float:
+        z = self.intercept + sum(w * features[name] for name, w in self.weights.items())
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    @classmethod
+    def from_data(cls, data: dict[str, object] | None) -> Calibration | None:
+        if not data:
+            return None
+        weights = data["weights"]
+        assert isinstance(weights, dict)
+        return cls(
+            {str(k): float(v) for k, v in weights.items()},
+            float(data["intercept"]),  # type: ignore[arg-type]
+            float(data["threshold"]),  # type: ignore[arg-type]
+        )
+
+
+FEATURES = ("coverage", "specific", "bm25", "margin", "missing", "unknown", "words", "elsewhere")
 
 
 @dataclass
@@ -66,6 +99,7 @@ class _Group:
     terms: set[str]
     grams: tuple[str, ...]
     weight: float = 0.0
+    elsewhere: bool = False  # names a topic answered elsewhere (elsewhere.yaml)
 
 
 def _ngrams(word: str) -> list[str]:
@@ -109,6 +143,17 @@ class Index:
         self.kind_weight = np.array(
             [self.config.kind_weight.get(d.kind, 1.0) for d in self.documents]
         )
+        model = Calibration.from_data(knowledge.calibration) if self.config.calibrated else None
+        self.calibration = model
+        self.elsewhere = {
+            language.language_of(lang): tuple(language.fold(str(w), lang) for w in words)
+            for lang, words in knowledge.elsewhere.items()
+        }
+
+    @property
+    def threshold(self) -> float:
+        """The confidence below which a question is handed to a person."""
+        return self.calibration.threshold if self.calibration else self.config.threshold
 
     # --- text to terms ------------------------------------------------------------------
 
@@ -146,6 +191,9 @@ class Index:
             for reading in readings:
                 folded = language.fold(word, reading) if self.config.fold else word
                 terms.update(self._terms(folded, reading))
+            # A word the knowledge itself uses is its topic, whatever elsewhere.yaml says
+            # ("Automat" for the photo booth, "wählen" for choosing a file).
+            elsewhere = not terms & self.idf.keys() and self._elsewhere(word, lang)
             if self.config.typos:
                 terms |= self._corrections(terms)
             for alternative in alternatives:
@@ -153,8 +201,20 @@ class Index:
             known = [self.idf[t] for t in terms if t in self.idf]
             weight = max(known) if known else self.unknown_idf
             grams = [g for each in (word, *alternatives) for g in _ngrams(each)]
-            groups.append(_Group(word, terms, tuple(grams), weight))
+            groups.append(_Group(word, terms, tuple(grams), weight, elsewhere))
         return groups
+
+    def _elsewhere(self, word: str, lang: str) -> bool:
+        """Whether the (folded) word names a topic the city answers elsewhere."""
+        base = language.language_of(lang)
+        for topic in self.elsewhere.get(base, ()):
+            if word == topic or (len(topic) >= 4 and word.startswith(topic)):
+                return True
+            if base == "de" and len(topic) >= 5 and word.endswith(topic):
+                return True
+            if base == "ar" and len(topic) >= 3 and topic in word:
+                return True
+        return False
 
     def _corrections(self, terms: set[str]) -> set[str]:
         found: set[str] = set()
@@ -181,29 +241,58 @@ class Index:
             grams = [g for group in groups for g in group.grams]
             scores = scores + self.config.ngram_weight * self.grams.get_scores(grams)
         scores = scores * self.kind_weight
-        order = np.argsort(-scores)[:limit]
-        return [
-            Hit(self.documents[i], float(scores[i]), self._coverage(groups, int(i)))
-            for i in order
-            if scores[i] > 0
-        ]
+        order = np.argsort(-scores)[: max(limit, 2)]
+        second = float(scores[order[1]]) if len(order) > 1 else 0.0
+        hits = []
+        for rank, i in enumerate(order[:limit]):
+            if scores[i] <= 0:
+                continue
+            # Only the best hit's margin to the next one is measured.
+            other = second if rank == 0 else float(scores[i])
+            features = self._features(groups, int(i), float(scores[i]), other)
+            confidence = (
+                self.calibration.probability(features) if self.calibration else features["specific"]
+            )
+            hits.append(Hit(self.documents[i], float(scores[i]), confidence, features))
+        return hits
 
-    def _coverage(self, groups: Iterable[_Group], index: int) -> float:
+    def _features(
+        self, groups: Iterable[_Group], index: int, score: float, second: float
+    ) -> dict[str, float]:
         terms, grams = self.doc_terms[index], self.doc_grams[index]
-        total = covered = 0.0
+        total = covered = missing = unknown = elsewhere = 0.0
+        count = 0
         for group in groups:
+            count += 1
             total += group.weight
+            if not group.terms & self.idf.keys():
+                unknown += group.weight
             if group.terms & terms:
                 covered += group.weight
-            elif self.config.ngrams and group.grams:
+                continue
+            if group.elsewhere:
+                elsewhere = 1.0
+            share = 0.0
+            if self.config.ngrams and group.grams:
                 share = sum(1 for g in group.grams if g in grams) / len(group.grams)
-                if share >= 0.75:  # a compound or a badly typed word, mostly there
-                    covered += group.weight * share * 0.8
-        if not total:
-            return 0.0
+            if share >= 0.75:  # a compound or a badly typed word, mostly there
+                covered += group.weight * share * 0.8
+            else:
+                missing = max(missing, group.weight)
+        coverage = covered / total if total else 0.0
         # A long question must match more than a word or two of the entry; a short one
         # that is matched whole needs no more.
-        return (covered / total) * min(1.0, covered / min(self.config.specific, total))
+        specific = coverage * min(1.0, covered / min(self.config.specific, total)) if total else 0.0
+        return {
+            "coverage": coverage,
+            "specific": specific,
+            "bm25": math.log1p(score),
+            "margin": (score - second) / score if score > 0 else 0.0,
+            "missing": missing / self.unknown_idf,
+            "unknown": unknown / total if total else 0.0,
+            "words": math.log1p(count),
+            "elsewhere": elsewhere,
+        }
 
 
 def _bm25(corpus: list[list[str]]) -> bm25s.BM25:

@@ -182,10 +182,15 @@ class Assistant:
         if session is not None and reference is not None and code is not None:
             return case_answer(session, index.knowledge, reference.group(0), code.group(0), chosen)
         hits = index.search(question, written, limit=1)
-        if not hits or hits[0].confidence < self.config.threshold:
+        if not hits or hits[0].confidence < index.threshold:
             confidence = hits[0].confidence if hits else 0.0
-            return unknown(index.knowledge, chosen, confidence)
-        return compose(index.knowledge, hits[0].document, chosen, hits[0].confidence)
+            answer = unknown(index.knowledge, chosen, confidence)
+        else:
+            answer = compose(index.knowledge, hits[0].document, chosen, hits[0].confidence)
+        if wanted is None and chosen == "uk" and language.looks_russian(question):
+            note = index.knowledge.text("uk", "russian_read_as_ukrainian")
+            answer.answer = f"{note} {answer.answer}"
+        return answer
 
 
 def unknown(knowledge: Knowledge, lang: str, confidence: float = 0.0) -> Answer:

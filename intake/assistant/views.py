@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup, escape
 from starlette.responses import Response
 
 from backoffice import staff_pages
@@ -22,10 +23,10 @@ from intake.assistant.knowledge import CONTACT_URL
 from intake.assistant.limits import questions_limited
 from intake.portal import portal
 from intake.portal.pages import flash, read_form, redirect, state_of, take_flash
-from servicepoint import web
+from servicepoint import i18n, web
 from servicepoint.db import SessionDep
 from servicepoint.settings import OFFICE_TIME
-from servicepoint.web import render, request_language
+from servicepoint.web import render, request_language, translator
 
 router = APIRouter(include_in_schema=False, tags=["assistant"])
 
@@ -71,7 +72,27 @@ def _languages(request: Request, current: str, question: str) -> list[dict[str, 
 
 def _page_lang(lang: str) -> dict[str, Any]:
     html_lang = "de" if lang == "de-easy" else lang
-    return {"page_lang": html_lang, "page_dir": "rtl" if lang in language.RTL_LANGUAGES else None}
+    found: dict[str, Any] = {
+        "page_lang": html_lang,
+        "page_dir": "rtl" if lang in language.RTL_LANGUAGES else None,
+    }
+    chrome: dict[str, dict[str, str]] = service.get_assistant().knowledge.interface.get(
+        "chrome", {}
+    )
+    if chrome and all(lang in texts for texts in chrome.values()):
+        # The site speaks German and English; in the assistant's other languages its
+        # header and footer are told from interface.yaml, and the page is one language.
+        fallback, _ngettext = translator(i18n.DEFAULT_LANGUAGE)
+
+        def gettext(message: str, **variables: Any) -> Markup:
+            told = chrome.get(message, {}).get(lang)
+            if told is None:
+                return fallback(message, **variables)
+            text = escape(told)
+            return text % variables if variables else text
+
+        found.update({"_": gettext, "gettext": gettext, "lang": html_lang})
+    return found
 
 
 def _suggested(lang: str) -> list[dict[str, str]]:

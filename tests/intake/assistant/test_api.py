@@ -4,8 +4,10 @@ unanswered questions stored masked."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +15,7 @@ from sqlmodel import select
 
 from intake.applications.models import Application
 from intake.assistant import limits
+from intake.assistant.knowledge import DATA_DIR, load
 from intake.assistant.models import UnansweredQuestion
 from servicepoint import db
 from servicepoint.app import create_app
@@ -68,6 +71,15 @@ def test_language_is_detected_and_german_only_values_are_marked(client: TestClie
     chosen = client.post(ASK, json={"question": "Was kostet die Anmeldung?", "lang": "en"}).json()
     assert chosen["lang"] == "en"
     assert "Free of charge" in chosen["answer"]
+
+
+def test_a_question_in_russian_is_answered_in_ukrainian_and_says_so(client: TestClient) -> None:
+    body = client.post(ASK, json={"question": "Какие документы нужны для регистрации?"}).json()
+    assert body["lang"] == "uk"
+    assert body["answered"] is True
+    assert body["answer"].startswith("Відповідь українською мовою")
+    ukrainian = client.post(ASK, json={"question": "Які документи потрібні для реєстрації?"})
+    assert "Відповідь українською мовою" not in ukrainian.json()["answer"]
 
 
 @pytest.mark.parametrize(
@@ -217,9 +229,27 @@ def test_page_without_javascript_and_right_to_left_arabic(client: TestClient) ->
     assert '<html lang="ar" dir="rtl">' in page.text
     assert 'aria-live="polite"' in page.text
     assert "8:00" in page.text
-    assert '<header class="site-header" lang="de">' in page.text
+    # The site's header and footer speak the page's language too (interface.yaml).
+    assert '<header class="site-header">' in page.text
+    assert "انتقل إلى المحتوى الرئيسي" in page.text
+    assert "مدينة Hannover" in page.text
+    assert "بيان إمكانية الوصول" in page.text
+    german = client.get("/assistent", params={"q": "Öffnungszeiten", "lang": "de"}).text
+    assert "Zum Inhalt springen" in german
     unknown = client.get("/assistent", params={"q": "Wie hoch ist die Hundesteuer?"})
     assert 'href="/video/termin"' in unknown.text
+
+
+def test_the_site_header_and_footer_are_told_in_every_assistant_language() -> None:
+    base = Path(__file__).resolve().parents[3] / "servicepoint" / "templates" / "base.html"
+    page = DATA_DIR.parent.parent / "assistant" / "templates" / "assistant" / "page.html"
+    used = set(re.findall(r'_\("([^"]+)"', base.read_text() + page.read_text()))
+    chrome = load().interface["chrome"]
+    assert used <= set(chrome), used - set(chrome)
+    for msgid in used:
+        for lang in ("tr", "ar", "uk"):
+            told = chrome[msgid][lang]
+            assert re.findall(r"%\(\w+\)s", told) == re.findall(r"%\(\w+\)s", msgid), told
 
 
 def test_every_portal_page_carries_the_panel(client: TestClient) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from intake.assistant.knowledge import DATA_DIR, KnowledgeError, load
+from intake.assistant.search import FEATURES
 from intake.assistant.service import Assistant
 
 NEW_ENTRY = """
@@ -69,6 +70,26 @@ def test_a_broken_file_keeps_the_last_good_index(data_dir: Path) -> None:
     answer = assistant.ask("Was kostet ein Reisepass?", "de")
     assert answer.answered
     assert "70,00 €" in answer.answer
+
+
+def test_the_confidence_model_is_data_and_reloaded_when_it_changes(data_dir: Path) -> None:
+    assistant = Assistant(data_dir, check_every=0)
+    index = assistant.index()
+    assert index.calibration is not None
+    assert index.calibration.weights
+    assert set(index.calibration.weights) <= set(FEATURES)
+    assert 0 < index.threshold < 1
+    answer = assistant.ask("Was kostet ein Reisepass?", "de")
+    assert answer.answered
+    assert index.threshold <= answer.confidence <= 1
+    model = data_dir / "confidence.yaml"
+    text = model.read_text(encoding="utf-8")
+    model.write_text(text.replace(f"threshold: {index.threshold}", "threshold: 0.9999"))
+    _touch_later(model)
+    assert assistant.index().threshold == 0.9999
+    assert not assistant.ask("Was kostet ein Reisepass?", "de").answered
+    model.unlink()  # without a model the coverage alone is the confidence
+    assert assistant.index().calibration is None
 
 
 def test_an_answer_may_not_write_a_number_itself(data_dir: Path) -> None:

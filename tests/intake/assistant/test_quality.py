@@ -2,8 +2,8 @@
 
 The held-out set was written and committed before the search existed and is never used
 for tuning; its figures must meet the issue's targets. The tuning set's figures are
-printed beside them (``pytest -s``). Every number in every answer, on both sets, must be
-found in the sources that answer cites: nothing invented.
+printed beside them (``pytest -s``). Every number in every answer, on every set (the
+tuning batches too), must be found in the sources that answer cites: nothing invented.
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ from intake.assistant.service import Assistant
 HERE = Path(__file__).resolve().parent
 HELD_OUT = HERE / "questions_heldout.yaml"
 TUNING = HERE / "questions_tuning.yaml"
+# Further tuning batches, each written before the search was run on it.
+BATCHES = sorted(HERE.glob("questions_tuning_batch*.yaml"))
+SETS = [TUNING, *BATCHES, HELD_OUT]
+SET_IDS = ["tuning", *(p.stem.removeprefix("questions_tuning_") for p in BATCHES), "held-out"]
 NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 
 
@@ -31,7 +35,7 @@ def _numbers(text: str) -> set[str]:
     return set(NUMBER.findall(text))
 
 
-@pytest.mark.parametrize("path", [TUNING, HELD_OUT], ids=["tuning", "held-out"])
+@pytest.mark.parametrize("path", SETS, ids=SET_IDS)
 def test_question_sets_are_big_enough_and_cover_every_language(path: Path) -> None:
     questions = quality.load_questions(path)
     answerable = [q for q in questions if q.expected]
@@ -57,15 +61,17 @@ def test_held_out_targets(assistant: Assistant) -> None:
         for miss in figures.misses:
             print("  miss:", miss)  # noqa: T201
     assert held_out.handoff_share >= 0.95  # the issue's target, met
-    # Measured when the search was first run on the held-out set: 68/97 (70.1 %). The
-    # issue's target of 90 % is not reached yet (test_held_out_answerable_target below);
-    # this floor keeps the figure from getting worse unnoticed.
-    assert held_out.right_first_share >= 0.70
+    # Measured when the search was first run on the held-out set: 68/97 (70.1 %); after
+    # the calibrated confidence and the knowledge grown from seven tuning batches, 83/97
+    # (85.6 %, measured once). The issue's target of 90 % is not reached yet
+    # (test_held_out_answerable_target below); this floor keeps the figure from getting
+    # worse unnoticed.
+    assert held_out.right_first >= 83
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="held-out: right source first and answered for 70.1 % of answerable questions; "
+    reason="held-out: right source first and answered for 85.6 % of answerable questions; "
     "the target is 90 % (docs/benchmarks.md, 'Citizen assistant'). Remove this marker when "
     "it passes.",
 )
@@ -74,7 +80,7 @@ def test_held_out_answerable_target(assistant: Assistant) -> None:
     assert figures.right_first_share >= 0.90
 
 
-@pytest.mark.parametrize("path", [TUNING, HELD_OUT], ids=["tuning", "held-out"])
+@pytest.mark.parametrize("path", SETS, ids=SET_IDS)
 def test_no_number_in_any_answer_is_invented(assistant: Assistant, path: Path) -> None:
     knowledge = assistant.knowledge
     checked = 0
