@@ -8,7 +8,7 @@ the status they expect, and every side effect is keyed by case.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -237,6 +237,9 @@ def conclude(session: Session, application: Application, decision: Decision) -> 
         [f.as_json() for f in decision.findings], ensure_ascii=False, default=str
     )
     application.processed_at = now()
+    # The audit entry names the flow run that decided, so that an operator can go from
+    # a case to its run in Prefect (and tests can tell which worker decided it).
+    run = {"run": application.processing_owner} if application.processing_owner else {}
     application.processing_lease_until = None
     application.processing_owner = None
     payload = {
@@ -252,6 +255,7 @@ def conclude(session: Session, application: Application, decision: Decision) -> 
             Status.APPROVED,
             SYSTEM,
             reason="Alle Prüfungen bestanden (automatische Entscheidung).",
+            details=run,
         )
     else:
         record(
@@ -261,7 +265,7 @@ def conclude(session: Session, application: Application, decision: Decision) -> 
             SYSTEM,
             to_status=Status.REVIEW,
             reason=", ".join(decision.reasons),
-            details={"reasons": decision.reasons},
+            details={"reasons": decision.reasons, **run},
         )
     application.version += 1
     session.add(application)
@@ -274,11 +278,14 @@ def mark_decided(
     outcome: Status,
     actor: str,
     reason: str | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> None:
     application.decided_at = now()
     application.decided_by = actor
     application.outcome_reason = reason
-    record(session, application, "decided", actor, to_status=outcome, reason=reason)
+    record(
+        session, application, "decided", actor, to_status=outcome, reason=reason, details=details
+    )
     events.enqueue(
         session,
         events.APPLICATION_DECIDED,

@@ -82,6 +82,16 @@ def audit_actions(application_id: str) -> list[str]:
         return [row.action for row in rows]
 
 
+def decided_by_run(application_id: str) -> str:
+    with db.session_scope() as session:
+        entry = session.exec(
+            select(AuditEntry).where(
+                AuditEntry.application_id == application_id, AuditEntry.action == "decided"
+            )
+        ).one()
+        return str(json.loads(entry.details_json)["run"])
+
+
 def test_submission_runs_through_the_event_and_completes(
     client: TestClient, runner: Runner, smtp_server: tuple[Mailbox, int]
 ) -> None:
@@ -115,6 +125,8 @@ def test_submission_runs_through_the_event_and_completes(
     assert actions[:2] == ["submitted", "processing_started"]
     assert actions.count("decided") == 1
     assert actions.count("completed") == 1
+    # The decision names the flow run that took and decided the case.
+    assert decided_by_run(body["id"]) in {str(r.id) for r in process_runs}
 
 
 def test_clerk_decision_triggers_the_finishing_flow(
