@@ -31,15 +31,7 @@ from intake.assistant.knowledge import DATA_DIR, load  # noqa: E402
 from intake.assistant.search import FEATURES, Config, Index  # noqa: E402
 
 SETS = ROOT / "tests" / "intake" / "assistant"
-TUNING = [
-    SETS / "questions_tuning.yaml",
-    SETS / "questions_tuning_batch2.yaml",
-    SETS / "questions_tuning_batch3.yaml",
-    SETS / "questions_tuning_batch4.yaml",
-    SETS / "questions_tuning_batch5.yaml",
-    SETS / "questions_tuning_batch6.yaml",
-    SETS / "questions_tuning_batch7.yaml",
-]
+TUNING = quality.tuning_sets(SETS)
 MODEL = DATA_DIR / "confidence.yaml"
 HANDOFF = 0.98
 FOLDS = 5

@@ -26,15 +26,7 @@ from intake.assistant.knowledge import Document, load  # noqa: E402
 from intake.assistant.search import Config, Index  # noqa: E402
 
 SETS = ROOT / "tests" / "intake" / "assistant"
-TUNING = [
-    SETS / "questions_tuning.yaml",
-    SETS / "questions_tuning_batch2.yaml",
-    SETS / "questions_tuning_batch3.yaml",
-    SETS / "questions_tuning_batch4.yaml",
-    SETS / "questions_tuning_batch5.yaml",
-    SETS / "questions_tuning_batch6.yaml",
-    SETS / "questions_tuning_batch7.yaml",
-]
+TUNING = quality.tuning_sets(SETS)
 THRESHOLDS = [round(0.05 * i, 2) for i in range(1, 17)]
 PLAIN = Config(fold=False, stem=False, synonyms=False, typos=False, ngrams=False, calibrated=False)
 VARIANTS = [

@@ -52,6 +52,17 @@ class Figures:
         return self.detected / total if total else 0.0
 
 
+def tuning_sets(folder: Path) -> list[Path]:
+    """The tuning question sets in ``folder``: the first set, then its batches in the order
+    they were written (batch2, batch3, ...); never the held-out set."""
+
+    def batch_number(path: Path) -> int:
+        return int(path.stem.removeprefix("questions_tuning_batch"))
+
+    batches = sorted(folder.glob("questions_tuning_batch*.yaml"), key=batch_number)
+    return [folder / "questions_tuning.yaml", *batches]
+
+
 def load_questions(path: Path) -> list[Question]:
     with path.open(encoding="utf-8") as handle:
         data: dict[str, Any] = yaml.safe_load(handle)

@@ -18,9 +18,8 @@ from intake.assistant.service import Assistant
 
 HERE = Path(__file__).resolve().parent
 HELD_OUT = HERE / "questions_heldout.yaml"
-TUNING = HERE / "questions_tuning.yaml"
-# Further tuning batches, each written before the search was run on it.
-BATCHES = sorted(HERE.glob("questions_tuning_batch*.yaml"))
+# The first tuning set and its further batches, each written before the search was run on it.
+TUNING, *BATCHES = quality.tuning_sets(HERE)
 SETS = [TUNING, *BATCHES, HELD_OUT]
 SET_IDS = ["tuning", *(p.stem.removeprefix("questions_tuning_") for p in BATCHES), "held-out"]
 NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
