@@ -87,7 +87,13 @@ case "$mode" in
     fi
     export SERVICEPOINT_AXE_JS="$axe_dir/node_modules/axe-core/axe.min.js"
     export SERVICEPOINT_CHROMIUM="${SERVICEPOINT_CHROMIUM:-/usr/bin/chromium}"
-    exec "$venv/bin/python" -m pytest "$@"
+    # Two test processes (pytest-xdist), each with its own session: data directory,
+    # Prefect server and PostgreSQL cluster. Most slow tests wait on Prefect and on
+    # subprocesses, not on the cores. Whole files go to one process (their module
+    # fixtures are set up once), the longest first (tests/conftest.py orders them);
+    # ``-n 0`` after ``test`` runs everything in one process.
+    exec "$venv/bin/python" -m pytest -n "${SERVICEPOINT_TEST_PROCESSES:-2}" \
+      --dist loadfile --no-loadscope-reorder "$@"
     ;;
   *)
     echo "usage: bash scripts/bootstrap.sh up|test [options]" >&2

@@ -40,6 +40,22 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_CORPUS = (REPO_ROOT / ".." / "shared" / "corpus").resolve()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest files run first, each file kept together.
+
+    With the suite in two processes (``--dist loadfile --no-loadscope-reorder``) whole
+    files are handed out in collection order as the processes become free; a long file
+    handed out last would leave one process idle while the other finishes it. A file's
+    length is what its ``slow(seconds=N)`` marks say (a bare ``slow`` counts 10 s).
+    """
+    seconds: dict[Path, float] = {}
+    for item in items:
+        marker = item.get_closest_marker("slow")
+        if marker is not None and item.path not in seconds:
+            seconds[item.path] = float(marker.kwargs.get("seconds", 10))
+    items.sort(key=lambda item: -seconds.get(item.path, 0.0))  # stable within a file
+
+
 def submit_corpus_case(name: str = "case-001") -> str:
     """Submit a dev corpus case through the intake service; its application id."""
     import json

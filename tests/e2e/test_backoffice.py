@@ -27,7 +27,7 @@ from tests.backoffice.conftest import (  # noqa: F401  (fixtures)
 from tests.conftest import SHARED_CORPUS, Runner
 from tests.e2e.conftest import LiveServer, axe_violations
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow(seconds=100)]
 PASSWORD = "a-long-test-password"
 CASE = SHARED_CORPUS / "anmeldung-dev" / "case-007"  # move-in date differs from the landlord's
 

@@ -31,7 +31,7 @@ from tests.e2e.portal_steps import (
     shoot,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow(seconds=35)]
 
 TEXT = {
     "de": {

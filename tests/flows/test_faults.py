@@ -23,7 +23,7 @@ from servicepoint.events import OutboxEvent
 from tests.flows.conftest import Mailbox, PrefectServer, runner_for, wait_for_deployments
 from tests.flows.test_applications import CASES, expected, submit
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=180)
 DONE = {"approved", "review", "rejected"}
 ALL_DEPLOYMENTS = {spec["name"] for spec in load_declarations()}
 

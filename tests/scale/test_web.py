@@ -21,7 +21,7 @@ from tests.video.clients import GREEN, RED, Participant, recent
 from video.models import VideoPlacement
 from video.routing import NODE_HEADER
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=40)
 NODES = {"web-1", "web-2"}
 
 

@@ -19,7 +19,7 @@ from servicepoint import db
 from tests.conftest import SHARED_CORPUS
 from tests.scale.conftest import Office
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=300)
 BURST = 40
 DONE = {"approved", "review", "rejected"}
 CHEAP_CASES = ["case-001", "case-007", "case-008"]  # text-PDF landlord confirmations

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=40)
 
 
 def _descendants(pid: int) -> set[int]:

@@ -12,12 +12,15 @@ import itertools
 import statistics
 from pathlib import Path
 
+import pytest
+
 from servicepoint import auth
 from tests.e2e.conftest import LiveServer
 from tests.video.clients import GREEN, Participant
 from tests.video.conftest import consultation, tokens
 from video import api
 
+pytestmark = pytest.mark.slow(seconds=40)
 WARM_UP = 10
 MEASURED = 24
 # Measured on 2 loaded cores: a flat relay +12 and +47 KiB/cycle (median slope over
