@@ -153,6 +153,42 @@ def stem(word: str, lang: str, prefixes: dict[str, int] | None = None) -> str:
     return str(stemmer.stemWord(word)) if stemmer else word
 
 
+# What may follow a German word in the same word and still be that word, inflected
+# (Hunde, Autos, beglaubigte); a longer rest is a compound's next part (Hundesteuer).
+_GERMAN_ENDINGS = frozenset("e en er ern es n ns s t te ten tes ung ungen".split())
+_ARABIC_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ف", "ب", "ل", "ك")
+
+
+def names_topic(word: str, topic: str, lang: str) -> bool:
+    """Whether a (folded) word of a question names a (folded) topic word: the same word
+    inflected, not a longer word that begins with the same letters ("care" is not "car",
+    "taxi" not "tax", "автобус" not "авто"); in German also a compound that begins or
+    ends with it ("Hundesteuer"), in Arabic after the article or a clitic ("السيارة")."""
+    base = language_of(lang)
+    if word == topic:
+        return True
+    if base == "ar":
+        candidates = [word] + [
+            word[len(p) :]
+            for p in _ARABIC_PREFIXES
+            if word.startswith(p) and len(word) > len(p) + 2
+        ]
+        return any(
+            c == topic or (c.startswith(topic) and len(c) - len(topic) <= 2) for c in candidates
+        )
+    if base in PREFIX_STEMS:  # Turkish and Ukrainian: suffixes follow the word
+        suffix = len(word) - len(topic)
+        return word.startswith(topic) and suffix <= (2 if len(topic) <= 4 else 5)
+    if stem(word, lang) == stem(topic, lang):
+        return True
+    if base == "de" and word.startswith(topic):
+        rest = word[len(topic) :]
+        return rest in _GERMAN_ENDINGS or len(rest) >= 4
+    if base == "de" and len(topic) >= 5 and word.endswith(topic):
+        return len(word) - len(topic) >= 3
+    return False
+
+
 def stems(text: str, lang: str) -> list[str]:
     return [stem(w, lang) for w in words(text, lang)]
 

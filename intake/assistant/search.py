@@ -205,16 +205,10 @@ class Index:
         return groups
 
     def _elsewhere(self, word: str, lang: str) -> bool:
-        """Whether the (folded) word names a topic the city answers elsewhere."""
+        """Whether the (folded) word names a topic the city answers elsewhere: that word,
+        inflected or (German) as a compound's part (``language.names_topic``)."""
         base = language.language_of(lang)
-        for topic in self.elsewhere.get(base, ()):
-            if word == topic or (len(topic) >= 4 and word.startswith(topic)):
-                return True
-            if base == "de" and len(topic) >= 5 and word.endswith(topic):
-                return True
-            if base == "ar" and len(topic) >= 3 and topic in word:
-                return True
-        return False
+        return any(language.names_topic(word, t, base) for t in self.elsewhere.get(base, ()))
 
     def _corrections(self, terms: set[str]) -> set[str]:
         found: set[str] = set()
