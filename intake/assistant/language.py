@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Container
 from functools import lru_cache
 
 import bm25s.stopwords
@@ -42,13 +43,14 @@ _OWN_STOPWORDS: dict[str, frozenset[str]] = {
         sich sie sind so soll um und uns unser von vom vor was welche
         welcher welches wenn wer wie viel wieviel wir wo woher wohin zu zum zur
         ueber werden wird wurde koennen kriege bekomme fuers ins eigentlich
-        mal halt einfach genau koennten sagen""".split()
+        mal halt einfach genau koennten sagen nen ne gerne gern""".split()
     ),
     "en": frozenset(
         """a about after am an and any are as at be been before by can could do does doing
         for from get got has have how i if in into is it its me my need of on or our so
         that the there this to too up us was we what whats when where which who why will
-        with would you your yours do i'm im could please tell""".split()
+        with would you your yours do i'm im could please tell just actually really
+        basically""".split()
     ),
     "tr": frozenset(
         """acaba ama bana ben beni benim bir bu bunu da de daha diye en gibi hangi hangisi
@@ -159,6 +161,18 @@ _GERMAN_ENDINGS = frozenset("e en er ern es n ns s t te ten tes ung ungen".split
 _ARABIC_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ف", "ب", "ل", "ك")
 
 
+def stop_word_mistyped(word: str, lang: str, known: Container[str]) -> bool:
+    """Whether a word the knowledge lacks is a stop-word with one letter left out ("mus"
+    for "muss", "kan" for "kann"): dropped like the stop-word. Only a letter left out,
+    never one added ("Hund" is not "und")."""
+    if len(word) < 3 or word in known or stem(word, lang) in known:
+        return False
+    for stop in _STOPWORDS_BY_LENGTH.get((language_of(lang), len(word) + 1), ()):
+        if any(stop[:i] + stop[i + 1 :] == word for i in range(len(stop))):
+            return True
+    return False
+
+
 def names_topic(word: str, topic: str, lang: str) -> bool:
     """Whether a (folded) word of a question names a (folded) topic word: the same word
     inflected, not a longer word that begins with the same letters ("care" is not "car",
@@ -237,3 +251,9 @@ def detect(text: str, fallback: str = DEFAULT_LANGUAGE) -> str:
 
 
 STOPWORDS.update(_folded_stopwords())
+_STOPWORDS_BY_LENGTH: dict[tuple[str, int], tuple[str, ...]] = {}
+for _lang, _words in STOPWORDS.items():
+    for _word in sorted(_words):
+        if len(_word) >= 4:
+            _STOPWORDS_BY_LENGTH.setdefault((_lang, len(_word)), ())
+            _STOPWORDS_BY_LENGTH[(_lang, len(_word))] += (_word,)

@@ -187,6 +187,8 @@ class Index:
         groups: list[_Group] = []
         readings = [lang] if language.language_of(lang) == "de" else [lang, "de"]
         for word, alternatives in self._words(question, lang):
+            if not alternatives and language.stop_word_mistyped(word, lang, self.idf):
+                continue
             terms: set[str] = set()
             for reading in readings:
                 folded = language.fold(word, reading) if self.config.fold else word
