@@ -161,6 +161,18 @@ _GERMAN_ENDINGS = frozenset("e en er ern es n ns s t te ten tes ung ungen".split
 _ARABIC_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ف", "ب", "ل", "ك")
 
 
+# German particles a verb leaves at the end of its clause ("melde mich an", "lade hoch").
+SEPARABLE_PARTICLES = frozenset(
+    "an ab auf aus ein mit nach vor zu um hoch zurueck weg her hin fest durch".split()
+)
+_CLAUSE = re.compile(r"[?!.,;:]+")
+
+
+def clauses(text: str, lang: str) -> list[list[str]]:
+    """The folded words of each clause of a text (split at punctuation), stop-words kept."""
+    return [_WORD.findall(part) for part in _CLAUSE.split(fold(text, lang)) if part.strip()]
+
+
 def stop_word_mistyped(word: str, lang: str, known: Container[str]) -> bool:
     """Whether a word the knowledge lacks is a stop-word with one letter left out ("mus"
     for "muss", "kan" for "kann"): dropped like the stop-word. Only a letter left out,
