@@ -3,7 +3,9 @@
 - the service catalogue ``intake/data/catalogue.json`` (``service:ID``),
 - the facts ``intake/data/assistant/facts.yaml``: hours, contacts, rules (``fact:ID``),
 - the tutorial scripts ``tutorials/scripts/*.yaml`` (``tutorial:SLUG``, chapters
-  ``tutorial:SLUG#N``),
+  ``tutorial:SLUG#N``), each chapter linked at its start (``/tutorials/SLUG?t=SECONDS``)
+  as ``chapters.yaml`` records it from the rendered videos (``scripts/assistant_chapters.py``),
+
 - the frequent questions ``intake/data/assistant/faq.yaml`` (``faq:ID``),
 - synonyms and the assistant's own words (``synonyms.yaml``, ``interface.yaml``).
 
@@ -15,6 +17,7 @@ when a citizen asks.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable
@@ -117,7 +120,14 @@ def knowledge_files(data_dir: Path = DATA_DIR) -> tuple[Path, ...]:
     scripts = sorted(TUTORIAL_SCRIPTS.glob("*.yaml")) if TUTORIAL_SCRIPTS.is_dir() else []
     own = [
         data_dir / name
-        for name in ("faq.yaml", "facts.yaml", "synonyms.yaml", "elsewhere.yaml", "confidence.yaml")
+        for name in (
+            "faq.yaml",
+            "facts.yaml",
+            "synonyms.yaml",
+            "elsewhere.yaml",
+            "confidence.yaml",
+            "chapters.yaml",
+        )
     ]
     return (CATALOGUE, *own, data_dir / "interface.yaml", *scripts)
 
@@ -186,8 +196,43 @@ def _facts(path: Path) -> list[tuple[Source, Document]]:
     return found
 
 
-def _tutorials(paths: Iterable[Path]) -> tuple[list[tuple[Source, Document]], dict[str, list[str]]]:
-    """Tutorial sources and chapter documents, and each slug's sibling versions."""
+def fingerprint(version: dict[str, Any]) -> str:
+    """What a rendered version's chapter times depend on: its language and its steps (as the
+    script has them). ``chapters.yaml`` records it next to the times, so that times measured
+    on an older text are not used for a changed one."""
+    steps = [
+        [str(step.get(key) or "") for key in ("heading", "text", "narration", "seconds")]
+        for step in version.get("steps") or []
+    ]
+    payload = json.dumps([version.get("language", "de"), steps], ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _chapter_starts(path: Path) -> dict[tuple[str, str], list[float]]:
+    """(slug, fingerprint) -> each chapter's start in seconds, from ``chapters.yaml``."""
+    data = (_yaml(path) or {}) if path.is_file() else {}
+    starts: dict[tuple[str, str], list[float]] = {}
+    for slug, entry in (data.get("tutorials") or {}).items():
+        try:
+            times = [float(t) for t in entry["starts"]]
+            starts[(str(slug), str(entry["fingerprint"]))] = times
+        except (KeyError, TypeError, ValueError) as exc:
+            raise KnowledgeError(f"{path.name}: {slug}: {exc}") from exc
+    return starts
+
+
+def chapter_url(url: str, start: float | None) -> str:
+    """The tutorial player's URL that starts the video at ``start`` seconds."""
+    if start is None or start <= 0:
+        return url
+    return f"{url}?t={start:g}"
+
+
+def _tutorials(
+    paths: Iterable[Path], starts: dict[tuple[str, str], list[float]] | None = None
+) -> tuple[list[tuple[Source, Document]], dict[str, list[str]]]:
+    """Tutorial sources and chapter documents, and each slug's sibling versions. A chapter
+    links to its start when ``starts`` has the times for the version's current text."""
     found: list[tuple[Source, Document]] = []
     siblings: dict[str, list[str]] = {}
     for path in paths:
@@ -211,12 +256,14 @@ def _tutorials(paths: Iterable[Path]) -> tuple[list[tuple[Source, Document]], di
                     ),
                 )
             )
+            times = (starts or {}).get((slug, fingerprint(version)), [])
             for number, step in enumerate(version.get("steps", []), start=1):
                 heading = step.get("heading", "")
                 narration = step.get("narration", "")
+                start = times[number - 1] if len(times) == len(version["steps"]) else None
                 chapter = Source(
                     f"tutorial:{slug}#{number}",
-                    url,
+                    chapter_url(url, start),
                     {lang: f"{title} – {heading}"},
                     {"narration": {lang: narration}},
                     language=lang,
@@ -306,7 +353,7 @@ def load(data_dir: Path = DATA_DIR) -> Knowledge:
     sources: dict[str, Source] = {}
     documents: list[Document] = []
     scripts = [p for p in files if p.parent == TUTORIAL_SCRIPTS]
-    tutorial_parts, siblings = _tutorials(scripts)
+    tutorial_parts, siblings = _tutorials(scripts, _chapter_starts(data_dir / "chapters.yaml"))
     for source, document in [
         *_services(CATALOGUE),
         *_facts(data_dir / "facts.yaml"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Container
 from functools import lru_cache
 
 import bm25s.stopwords
@@ -42,13 +43,14 @@ _OWN_STOPWORDS: dict[str, frozenset[str]] = {
         sich sie sind so soll um und uns unser von vom vor was welche
         welcher welches wenn wer wie viel wieviel wir wo woher wohin zu zum zur
         ueber werden wird wurde koennen kriege bekomme fuers ins eigentlich
-        mal halt einfach genau koennten sagen""".split()
+        mal halt einfach genau koennten sagen nen ne gerne gern""".split()
     ),
     "en": frozenset(
         """a about after am an and any are as at be been before by can could do does doing
         for from get got has have how i if in into is it its me my need of on or our so
         that the there this to too up us was we what whats when where which who why will
-        with would you your yours do i'm im could please tell""".split()
+        with would you your yours do i'm im could please tell just actually really
+        basically""".split()
     ),
     "tr": frozenset(
         """acaba ama bana ben beni benim bir bu bunu da de daha diye en gibi hangi hangisi
@@ -153,6 +155,66 @@ def stem(word: str, lang: str, prefixes: dict[str, int] | None = None) -> str:
     return str(stemmer.stemWord(word)) if stemmer else word
 
 
+# What may follow a German word in the same word and still be that word, inflected
+# (Hunde, Autos, beglaubigte); a longer rest is a compound's next part (Hundesteuer).
+_GERMAN_ENDINGS = frozenset("e en er ern es n ns s t te ten tes ung ungen".split())
+_ARABIC_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ف", "ب", "ل", "ك")
+
+
+# German particles a verb leaves at the end of its clause ("melde mich an", "lade hoch").
+SEPARABLE_PARTICLES = frozenset(
+    "an ab auf aus ein mit nach vor zu um hoch zurueck weg her hin fest durch".split()
+)
+_CLAUSE = re.compile(r"[?!.,;:]+")
+
+
+def clauses(text: str, lang: str) -> list[list[str]]:
+    """The folded words of each clause of a text (split at punctuation), stop-words kept."""
+    return [_WORD.findall(part) for part in _CLAUSE.split(fold(text, lang)) if part.strip()]
+
+
+def stop_word_mistyped(word: str, lang: str, known: Container[str]) -> bool:
+    """Whether a word the knowledge lacks is a stop-word with one letter left out ("mus"
+    for "muss", "kan" for "kann"): dropped like the stop-word. Only a letter left out,
+    never one added ("Hund" is not "und")."""
+    if len(word) < 3 or word in known or stem(word, lang) in known:
+        return False
+    for stop in _STOPWORDS_BY_LENGTH.get((language_of(lang), len(word) + 1), ()):
+        if any(stop[:i] + stop[i + 1 :] == word for i in range(len(stop))):
+            return True
+    return False
+
+
+def names_topic(word: str, topic: str, lang: str) -> bool:
+    """Whether a (folded) word of a question names a (folded) topic word: the same word
+    inflected, not a longer word that begins with the same letters ("care" is not "car",
+    "taxi" not "tax", "автобус" not "авто"); in German also a compound that begins or
+    ends with it ("Hundesteuer"), in Arabic after the article or a clitic ("السيارة")."""
+    base = language_of(lang)
+    if word == topic:
+        return True
+    if base == "ar":
+        candidates = [word] + [
+            word[len(p) :]
+            for p in _ARABIC_PREFIXES
+            if word.startswith(p) and len(word) > len(p) + 2
+        ]
+        return any(
+            c == topic or (c.startswith(topic) and len(c) - len(topic) <= 2) for c in candidates
+        )
+    if base in PREFIX_STEMS:  # Turkish and Ukrainian: suffixes follow the word
+        suffix = len(word) - len(topic)
+        return word.startswith(topic) and suffix <= (2 if len(topic) <= 4 else 5)
+    if stem(word, lang) == stem(topic, lang):
+        return True
+    if base == "de" and word.startswith(topic):
+        rest = word[len(topic) :]
+        return rest in _GERMAN_ENDINGS or len(rest) >= 4
+    if base == "de" and len(topic) >= 5 and word.endswith(topic):
+        return len(word) - len(topic) >= 3
+    return False
+
+
 def stems(text: str, lang: str) -> list[str]:
     return [stem(w, lang) for w in words(text, lang)]
 
@@ -201,3 +263,9 @@ def detect(text: str, fallback: str = DEFAULT_LANGUAGE) -> str:
 
 
 STOPWORDS.update(_folded_stopwords())
+_STOPWORDS_BY_LENGTH: dict[tuple[str, int], tuple[str, ...]] = {}
+for _lang, _words in STOPWORDS.items():
+    for _word in sorted(_words):
+        if len(_word) >= 4:
+            _STOPWORDS_BY_LENGTH.setdefault((_lang, len(_word)), ())
+            _STOPWORDS_BY_LENGTH[(_lang, len(_word))] += (_word,)

@@ -186,7 +186,14 @@ class Index:
     def _groups(self, question: str, lang: str) -> list[_Group]:
         groups: list[_Group] = []
         readings = [lang] if language.language_of(lang) == "de" else [lang, "de"]
+        joined, particles = self._separable(question, lang)
         for word, alternatives in self._words(question, lang):
+            if not alternatives and language.stop_word_mistyped(word, lang, self.idf):
+                continue
+            if word in particles:
+                continue  # joined to its verb
+            if word in joined:
+                alternatives = [joined[word]]
             terms: set[str] = set()
             for reading in readings:
                 folded = language.fold(word, reading) if self.config.fold else word
@@ -204,17 +211,30 @@ class Index:
             groups.append(_Group(word, terms, tuple(grams), weight, elsewhere))
         return groups
 
+    def _separable(self, question: str, lang: str) -> tuple[dict[str, str], set[str]]:
+        """German verbs whose particle ends the clause ("Wie melde ich mich an?", "lade
+        ... hoch"): each verb joined to it (``anmelde``) where the knowledge has the
+        joined verb's stem, and the particles so used."""
+        if language.language_of(lang) != "de" or not (self.config.fold and self.config.stem):
+            return {}, set()
+        joined: dict[str, str] = {}
+        particles: set[str] = set()
+        for clause in language.clauses(question, lang):
+            if len(clause) < 2 or clause[-1] not in language.SEPARABLE_PARTICLES:
+                continue
+            particle = clause[-1]
+            for word in clause[:-1]:
+                verb = particle + word
+                if self._terms(verb, lang)[0] in self.idf:
+                    joined[word] = verb
+                    particles.add(particle)
+        return joined, particles
+
     def _elsewhere(self, word: str, lang: str) -> bool:
-        """Whether the (folded) word names a topic the city answers elsewhere."""
+        """Whether the (folded) word names a topic the city answers elsewhere: that word,
+        inflected or (German) as a compound's part (``language.names_topic``)."""
         base = language.language_of(lang)
-        for topic in self.elsewhere.get(base, ()):
-            if word == topic or (len(topic) >= 4 and word.startswith(topic)):
-                return True
-            if base == "de" and len(topic) >= 5 and word.endswith(topic):
-                return True
-            if base == "ar" and len(topic) >= 3 and topic in word:
-                return True
-        return False
+        return any(language.names_topic(word, t, base) for t in self.elsewhere.get(base, ()))
 
     def _corrections(self, terms: set[str]) -> set[str]:
         found: set[str] = set()

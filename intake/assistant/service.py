@@ -218,8 +218,9 @@ def _cite(
         if source.id.startswith("page:"):
             title = knowledge.page_title(source.url, lang)
         ids.append(source.id)
-        if any(c["url"] == source.url for c in cited):
-            continue  # two chapters of one tutorial: one link
+        page = source.url.partition("?")[0]
+        if any(c["url"].partition("?")[0] == page for c in cited):
+            continue  # two chapters of one tutorial: one link, to the first one cited
         cited.append({"title": title, "url": source.url})
     return cited, ids
 
