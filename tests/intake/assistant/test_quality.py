@@ -62,15 +62,16 @@ def test_held_out_targets(assistant: Assistant) -> None:
     assert held_out.handoff_share >= 0.95  # the target, met
     # Measured when the search was first run on the held-out set: 68/97 (70.1 %); after
     # the calibrated confidence and the knowledge grown from seven tuning batches, 83/97
-    # (85.6 %, measured once). The target of 90 % is not reached yet
+    # (85.6 %, measured once); after batches 8 and 9 and the knowledge grown from them,
+    # 84/97 (86.6 %, measured once). The target of 90 % is not reached yet
     # (test_held_out_answerable_target below); this floor keeps the figure from getting
     # worse unnoticed.
-    assert held_out.right_first >= 83
+    assert held_out.right_first >= 84
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="held-out: right source first and answered for 85.6 % of answerable questions; "
+    reason="held-out: right source first and answered for 86.6 % of answerable questions; "
     "the target is 90 % (docs/benchmarks.md, 'Citizen assistant'). Remove this marker when "
     "it passes.",
 )
