@@ -152,7 +152,7 @@ def find_bands(rows: list[Row], is_label: Callable[[str], bool]) -> list[Band]:
     rows in which no cell covers it, and counts where both sides of it carry labels.
     Gutters in the same gap are one; rows cut by the same gutters form a band.
     """
-    runs: list[tuple[int, int, float]] = []
+    runs: list[tuple[int, int, int, int, float]] = []  # rows with both sides, rows free
     for x in _gutter_candidates(rows):
         start = 0
         while start < len(rows):
@@ -164,9 +164,9 @@ def find_bands(rows: list[Row], is_label: Callable[[str], bool]) -> list[Band]:
                 end += 1
             sides = [i for i in range(start, end) if _both_sides(rows[i], x)]
             if sides and _is_field_gutter(rows[sides[0] : sides[-1] + 1], x, is_label):
-                runs.append((sides[0], sides[-1] + 1, x))
+                runs.append((sides[0], sides[-1] + 1, start, end, x))
             start = end
-    covered = sorted({i for start, end, _ in runs for i in range(start, end)})
+    covered = sorted({i for start, end, _, _, _ in runs for i in range(start, end)})
     bands: list[Band] = []
     for index in covered:
         if bands and bands[-1].end == index:
@@ -175,11 +175,13 @@ def find_bands(rows: list[Row], is_label: Callable[[str], bool]) -> list[Band]:
             bands.append(Band(index, index + 1, []))
     for band in bands:
         size = band.end - band.start
+        # A gutter holds for the band where it runs free through most of it: a short
+        # column (a few rows beside a longer one) leaves the gutter free below it.
         xs = sorted(
             x
-            for start, end, x in runs
-            if min(end, band.end) - max(start, band.start) >= min(MIN_BAND_ROWS, size) / 1
-            and min(end, band.end) - max(start, band.start) >= size / 2
+            for start, end, free_start, free_end, x in runs
+            if min(end, band.end) - max(start, band.start) >= min(MIN_BAND_ROWS, size)
+            and min(free_end, band.end) - max(free_start, band.start) >= size / 2
         )
         band.gutters = _one_per_gap(xs, rows[band.start : band.end])
     return [b for b in bands if b.gutters]
@@ -233,3 +235,79 @@ def page_lines(lines: list[list[Word]], is_label: Callable[[str], bool]) -> list
                     ordered.append(_separated(column))
         index = band.end
     return ordered
+
+
+# ------------------------------------------------------------------ lines below lines
+
+
+@dataclass(frozen=True, slots=True)
+class Extent:
+    """The box of a run of words (a line of the rebuilt page), and its text height."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    height: float
+
+    @classmethod
+    def of(cls, words: list[Word]) -> Extent | None:
+        boxed = [w for w in words if w.box[2] > w.box[0]]
+        if not boxed:
+            return None
+        return cls(
+            min(w.box[0] for w in boxed),
+            min(w.box[1] for w in boxed),
+            max(w.box[2] for w in boxed),
+            max(w.box[3] for w in boxed),
+            _height(boxed),
+        )
+
+
+BELOW_GAP = 2.5  # a line further below than this many line heights is not "the next line"
+WRAP_PITCH = 1.2  # a wrapped line follows at the normal line pitch: a gap of at most this
+
+
+def below(extents: list[Extent | None], pages: list[int], index: int) -> int | None:
+    """The line directly under line ``index`` in its column: the nearest line below it on
+    the same page that overlaps it horizontally, at most :data:`BELOW_GAP` line heights
+    under it. None when line ``index`` has no boxes (the caller reads in text order)."""
+    here = extents[index]
+    if here is None:
+        return None
+    best: tuple[int, int] | None = None
+    for other, there in enumerate(extents):
+        if there is None or other == index or pages[other] != pages[index]:
+            continue
+        if there.y0 < here.y1 - 0.3 * here.height:
+            continue  # beside it or above it
+        if min(here.x1, there.x1) <= max(here.x0, there.x0):
+            continue  # another column
+        if there.y0 - here.y1 > BELOW_GAP * max(here.height, there.height):
+            continue
+        key = (there.y0, other)
+        if best is None or key < best:
+            best = key
+    return None if best is None else best[1]
+
+
+def wrap_reach(
+    extents: list[Extent | None], pages: list[int], index: int, first_word: Word
+) -> float | None:
+    """How far line ``index`` would reach with ``first_word`` of the next line appended,
+    less the left edge of what stands to its right (the next column, or the page's text
+    edge): above about zero, the word did not fit and the value wrapped."""
+    here = extents[index]
+    if here is None or first_word.box[2] <= first_word.box[0]:
+        return None
+    near = [
+        e
+        for e, page in zip(extents, pages, strict=True)
+        if e is not None and page == pages[index] and abs(e.y0 - here.y0) < 6 * here.height
+    ]
+    right = [e.x0 for e in near if e.x0 > here.x1]
+    same_page = [e for e, page in zip(extents, pages, strict=True) if e and page == pages[index]]
+    page_edge = max(e.x1 for e in same_page)
+    limit = min(right) if right else page_edge
+    word_width = first_word.box[2] - first_word.box[0]
+    return (here.x1 + 0.3 * here.height + word_width - limit) / here.height

@@ -17,6 +17,7 @@ from intake.reading.landlord.text import (
     FLAT_LABELS,
     LANDLORD_LABELS,
     MOVE_IN_LABELS,
+    OTHER_LABELS,
     POSTAL_CITY_LABELS,
     REPAIRED,
     RESIDENT_LABELS,
@@ -63,7 +64,7 @@ def _value_after(doc: Document, hit: LabelHit, accept: Callable[[str], bool]) ->
     if rest and accept(rest):
         start = len(text) - len(rest)
         return doc.line_snippet(hit.line, start)
-    for index in range(hit.line + 1, min(hit.line + 3, len(doc.lines))):
+    for index in doc.following(hit.line, 2):
         candidate = doc.lines[index].text
         if is_label_line(candidate):
             return None
@@ -73,19 +74,28 @@ def _value_after(doc: Document, hit: LabelHit, accept: Callable[[str], bool]) ->
 
 
 _GENERIC_LABELS = STREET_LABELS + POSTAL_CITY_LABELS + CITY_LABELS
+_LANDLORD_ADDRESS_LABELS = tuple(
+    label for label in OTHER_LABELS if label.phrase.startswith(("anschrift", "sitz"))
+)
 
 
 def _label_hits(
     doc: Document, labels: tuple[Label, ...], sections: set[str | None]
 ) -> list[LabelHit]:
-    """Lines carrying one of ``labels``; generic address labels only in ``sections``."""
+    """Lines carrying one of ``labels``; generic address labels only in ``sections``.
+
+    Where the landlord's own address has a label of its own ("Anschrift des Vermieters"),
+    a generic address label ("Straße, Hausnummer") names the flat wherever it stands:
+    tables and label columns list the flat's fields right after the landlord's name.
+    """
     hits: list[LabelHit] = []
     section: str | None = None
+    own_address = any(first_label(line.text, _LANDLORD_ADDRESS_LABELS) for line in doc.lines)
     for index, line in enumerate(doc.lines):
         found = first_label(line.text, labels)
         if found is not None:
             generic = found[2] in _GENERIC_LABELS
-            if not generic or section is None or section in sections:
+            if not generic or section is None or section in sections or own_address:
                 hits.append(LabelHit(index, found[0], found[1], found[2]))
         opened = section_of(line.text)
         if opened is not None:
@@ -101,7 +111,7 @@ def form_landlord(doc: Document) -> list[Candidate]:
             continue
         name = _name_before_address(snippet.text)
         if name and name == snippet.text.strip(" ,;:-–·|"):
-            snippet = _with_legal_form(doc, snippet)
+            snippet = _with_wrapped(doc, snippet)
             name = snippet.text
         if name:
             found.append(_landlord_candidate(name, snippet, hit.anchor, "form label"))
@@ -113,19 +123,36 @@ _LEGAL_FORM = re.compile(
 )
 
 
-def _with_legal_form(doc: Document, snippet: Snippet) -> Snippet:
-    """A company name whose legal form a narrow column wrapped onto the next line."""
-    last = snippet.words[-1] if snippet.words else None
-    for index, line in enumerate(doc.lines[:-1]):
-        if last is not None and any(w is last for w in line.words):
-            following = doc.lines[index + 1]
-            if _LEGAL_FORM.fullmatch(following.text.strip(" ,.")) or _LEGAL_FORM.fullmatch(
-                following.text.strip(" ,")
-            ):
-                text = f"{snippet.text} {following.text.strip(' ,')}"
-                return Snippet(text, snippet.words + following.words, snippet.page, snippet.source)
-            break
+def _with_wrapped(doc: Document, snippet: Snippet) -> Snippet:
+    """A name that a narrow column wrapped onto the line below ("Lindener" /
+    "Baugenossenschaft eG").
+
+    The line under the value continues it when it starts where the value starts, at
+    line pitch (by the boxes), and is a short line that is neither a label, nor part
+    of an address, nor a date; without boxes, when it is a legal form alone.
+    """
+    index = _line_of(doc, snippet)
+    following = doc.following(index, 1) if index is not None else []
+    if index is None or not following:
+        return snippet
+    line = doc.lines[following[0]]
+    text = line.text.strip(" ,.")
+    if not text or is_label_line(line.text) or _has_address_part(line.text):
+        return snippet
+    aligned = doc.wraps_onto(index, following[0], snippet.words) is not None
+    short = len(text.split()) <= 4 and parse_date(text) is None and layout.SEPARATOR not in text
+    if (aligned and short) or _LEGAL_FORM.fullmatch(text):
+        joined = f"{snippet.text} {line.text.strip(' ,')}"
+        return Snippet(joined, snippet.words + line.words, snippet.page, snippet.source)
     return snippet
+
+
+def _line_of(doc: Document, snippet: Snippet) -> int | None:
+    last = snippet.words[-1] if snippet.words else None
+    for index, line in enumerate(doc.lines):
+        if last is not None and any(w is last for w in line.words):
+            return index
+    return None
 
 
 _NOT_NAMES = {"ja", "nein", "yes", "no", "x", "off", "on", "einzug", "auszug"}
@@ -221,7 +248,7 @@ def _continuation(doc: Document, snippet: Snippet) -> Snippet | None:
     last = snippet.words[-1]
     for index, line in enumerate(doc.lines):
         if any(w is last for w in line.words):
-            for following in range(index + 1, min(index + 3, len(doc.lines))):
+            for following in doc.following(index, 2):
                 text = doc.lines[following].text
                 if is_label_line(text):
                     return None
@@ -328,11 +355,13 @@ def _name_lines(
     rest = _LEADING_NOISE.sub("", text[hit.end :])
     rest = re.sub(r"^(?:ist\s*/?\s*sind\s+)?(?:eingezogen|ausgezogen)\b[\s:]*", "", rest)
     rest = _LEADING_NOISE.sub("", rest)
+    # A label that is a table's header row ("Nr. | Familienname | Vornamen") names the
+    # roles of the cells below it and has no value of its own.
+    header: list[str] | None = _table_header(text)
     pieces: list[Snippet] = []
-    if rest:
+    if rest and header is None:
         pieces.append(doc.line_snippet(hit.line, len(text) - len(rest)))
-    pieces += [doc.line_snippet(i) for i in range(hit.line + 1, min(hit.line + 10, len(doc.lines)))]
-    header: list[str] | None = None
+    pieces += [doc.line_snippet(i) for i in doc.following(hit.line, 9)]
     for piece in pieces:
         if _NUMBERED_PERSON.fullmatch(piece.text):
             continue  # "Person 1 | Person 2" over a grid of names

@@ -77,6 +77,48 @@ class Document:
         for line in self.lines:
             self.starts.append(position)
             position += len(line.text) + 1
+        self.extents = [layout.Extent.of(line.words) for line in self.lines]
+        self._pages = [line.page for line in self.lines]
+
+    def following(self, index: int, count: int) -> list[int]:
+        """Up to ``count`` lines after line ``index`` down its column: each the line
+        directly under the one before (by the boxes), or the next lines of the text
+        where there are no boxes. A column's value never runs on into the next column,
+        however the page's lines were ordered."""
+        found: list[int] = []
+        current = index
+        while len(found) < count:
+            if self.extents[current] is None:
+                following = current + 1 if current + 1 < len(self.lines) else None
+            else:
+                following = layout.below(self.extents, self._pages, current)
+            if following is None or following in found or following == index:
+                break
+            found.append(following)
+            current = following
+        return found
+
+    def wraps_onto(
+        self, index: int, following: int, words: list[Word] | None = None
+    ) -> float | None:
+        """Whether line ``following`` may continue a value (``words``, by default all of
+        line ``index``) that wrapped: None without boxes, or when ``following`` does not
+        start where the value starts or is not at line pitch; else how far the first word
+        of ``following`` would have reached past the room beside the value, in line
+        heights (see :func:`intake.reading.layout.wrap_reach`): above about -1 it
+        would not have fitted, so the value surely wrapped."""
+        here = layout.Extent.of(words) if words else self.extents[index]
+        there = self.extents[following]
+        if here is None or there is None or abs(there.x0 - here.x0) > 0.8 * here.height:
+            return None
+        if there.y0 - here.y1 > layout.WRAP_PITCH * here.height:
+            return None
+        first = next((w for w in self.lines[following].words if w.box[2] > w.box[0]), None)
+        if first is None:
+            return None
+        extents = list(self.extents)
+        extents[index] = here
+        return layout.wrap_reach(extents, self._pages, index, first)
 
     def snippet(self, start: int, end: int) -> Snippet:
         """The flow text in [start, end) with the words it covers (single page)."""
@@ -188,6 +230,9 @@ def match_label(line_text: str, label: Label) -> tuple[int, float] | None:
     return folded.original_end(end), min(label.anchor, FUZZY_LABEL)
 
 
+_ENUMERATED = re.compile(r"\d{1,2} ")
+
+
 def _exact_label(folded: str, label: Label) -> int | None:
     for match in re.finditer(re.escape(label.phrase), folded):
         start, end = match.span()
@@ -195,8 +240,8 @@ def _exact_label(folded: str, label: Label) -> int | None:
             continue
         if end < len(folded) and folded[end] != " ":
             continue
-        if label.start_only and start > 0:
-            continue
+        if label.start_only and start > 0 and not _ENUMERATED.fullmatch(folded[:start]):
+            continue  # "3. Bewohner der Wohnung": a numbered label starts its line too
         return end
     return None
 

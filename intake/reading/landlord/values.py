@@ -51,7 +51,9 @@ _STREET_WORDS = (
     "kamp", "feld", "graben", "brink", "tor", "twete", "bruecke", "park", "wiese",
     "anger", "hang", "hoehe", "kirchweg", "koppel", "kai", "promenade", "zeile", "busch",
 )  # fmt: skip
-_NAME_WORD = r"(?:[A-ZÄÖÜ][\w'’\-]*[\w]|[A-ZÄÖÜ]\.?)"
+# Capitals a name may start with: Latin-1 and Latin Extended-A ("Çelik", "Łukasz", "Šimić").
+_CAPITAL = "A-ZÀ-ÖØ-Þ" + "".join(chr(c) for c in range(0x100, 0x180) if chr(c).isupper())
+_NAME_WORD = rf"(?:[{_CAPITAL}][\w'’\-]*[\w]|[{_CAPITAL}]\.?)"
 _NAME_PARTICLE = r"(?:von|van|de|der|den|du|da|di|del|della|dos|zu|zum|ten|ter|al|el|bin|ibn|le|la)"
 _PERSON_NAME = re.compile(
     rf"{_NAME_WORD}(?:,?[ \t]+(?:{_NAME_PARTICLE}[ \t]+)*{_NAME_WORD}){{0,6}}"
