@@ -63,23 +63,19 @@ def _read(tmp_path: Path, kind: str, output: str, seed: int) -> tuple[Confirmati
 @pytest.mark.parametrize(
     ("kind", "output", "seed"),
     [
-        pytest.param(
-            "two_column", "scan", 11,
-            marks=pytest.mark.xfail(strict=True, reason=(
-                "known gap: the flat's postal-code line is ordered into the other column "
-                "when both columns end in a postal line on the same row")),
-        ),
+        ("two_column", "scan", 11),
         ("two_column", "textpdf", 12),
         pytest.param(
             "three_column", "scan", 13,
             marks=pytest.mark.xfail(strict=True, reason=(
-                "known gap, unsafe: a name wrapped over two lines of a narrow column is "
-                "read as its first line only, at 0.9 (trusted)")),
+                "known gap: the street wrapped before its number is read right, but below "
+                "the threshold: tesseract gives the long street word 0.75")),
         ),
         pytest.param(
             "table", "scan", 14,
             marks=pytest.mark.xfail(strict=True, reason=(
-                "known gap: the people table is read right but below the threshold (0.66)")),
+                "known gap: the people table is read right but below the threshold: "
+                "tesseract gives one given name 0.73")),
         ),
         ("letter", "scan", 15),
         ("handwritten", "scan", 16),

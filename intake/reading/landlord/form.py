@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 from intake.applications.documents import TextSource, Word
 from intake.reading import layout
-from intake.reading.classify import fold
+from intake.reading.classify import fold, fuzzy_find
 from intake.reading.landlord.text import (
     CITY_LABELS,
+    DOUBTFUL,
     FIELDS,
     FLAT_LABELS,
     LANDLORD_LABELS,
@@ -31,6 +32,7 @@ from intake.reading.landlord.text import (
     section_of,
 )
 from intake.reading.landlord.values import (
+    _NAME_WORD,
     _PERSON_NAME,
     _POSTAL_CITY,
     _TITLES,
@@ -109,13 +111,36 @@ def form_landlord(doc: Document) -> list[Candidate]:
         snippet = _value_after(doc, hit, _plausible_landlord)
         if snippet is None:
             continue
+        snippet, doubtful = _first_cell(doc, snippet)
         name = _name_before_address(snippet.text)
         if name and name == snippet.text.strip(" ,;:-–·|"):
             snippet = _with_wrapped(doc, snippet)
             name = snippet.text
         if name:
-            found.append(_landlord_candidate(name, snippet, hit.anchor, "form label"))
+            candidate = _landlord_candidate(name, snippet, hit.anchor, "form label")
+            if doubtful:
+                candidate.penalty = min(candidate.penalty, DOUBTFUL)
+            found.append(candidate)
     return found
+
+
+_TITLE_CELL = re.compile(r"(?:(?:Dr|Prof|Dipl|Ing|med|jur|rer|nat)[.\-\s]*)+", re.IGNORECASE)
+
+
+def _first_cell(doc: Document, snippet: Snippet) -> tuple[Snippet, bool]:
+    """The landlord's value is the first cell after the label ("Dr." and the name after
+    a wide space are one cell); doubtful when a further cell beside it could be part
+    of it (a name whose words OCR spaced apart) rather than another column."""
+    if layout.SEPARATOR not in snippet.text:
+        return snippet, False
+    cells = [c for c in _SEPARATED.split(snippet.text.strip(" |")) if c]
+    while len(cells) > 1 and _TITLE_CELL.fullmatch(cells[0]):
+        cells[:2] = [f"{cells[0]} {cells[1]}"]
+    first = cells[0]
+    words = [w for w in snippet.words if w.text != layout.SEPARATOR][: len(first.split())]
+    beside = cells[1] if len(cells) > 1 else ""
+    doubtful = bool(_PERSON_NAME.fullmatch(beside)) and not is_label_line(beside)
+    return Snippet(first, words, snippet.page, snippet.source), doubtful
 
 
 _LEGAL_FORM = re.compile(
@@ -228,6 +253,8 @@ def form_address(doc: Document) -> dict[str, list[Candidate]]:
     ):
         for hit in _label_hits(doc, labels, flat_sections):
             snippet = _value_after(doc, hit, accept)
+            if snippet is None and labels in (FLAT_LABELS, STREET_LABELS):
+                snippet = _wrapped_street(doc, hit)
             if snippet is None:
                 continue
             _address_candidates(snippet, hit.anchor, labels is CITY_LABELS, found)
@@ -235,6 +262,22 @@ def form_address(doc: Document) -> dict[str, list[Candidate]]:
             if labels is FLAT_LABELS and not _has_postal(snippet.text) and following:
                 _address_candidates(following, hit.anchor, False, found)
     return found
+
+
+def _wrapped_street(doc: Document, hit: LabelHit) -> Snippet | None:
+    """A street that a narrow column wrapped before its house number
+    ("Wilhelm-Busch-Straße" / "105b, 2. OG links"): the two lines under the label,
+    the second starting where the first starts, at line pitch."""
+    below = doc.following(hit.line, 2)
+    if len(below) < 2 or any(is_label_line(doc.lines[i].text) for i in below):
+        return None
+    if doc.wraps_onto(below[0], below[1]) is None:
+        return None
+    first, second = (doc.line_snippet(i) for i in below)
+    snippet = Snippet(
+        f"{first.text} {second.text}", first.words + second.words, first.page, first.source
+    )
+    return snippet if _has_street(snippet.text) else None
 
 
 def _continuation(doc: Document, snippet: Snippet) -> Snippet | None:
@@ -280,7 +323,12 @@ def _city_only(text: str) -> str:
     if not match:
         return ""
     city = _clean_city(match[1])
-    return "" if fold(city) in ("ort", "stadt", "gemeinde", "datum") else city
+    folded = fold(city)
+    if folded in ("ort", "stadt", "gemeinde", "datum"):
+        return ""
+    if len(folded) in (4, 5, 6) and fuzzy_find("datum", folded, 1) is not None:
+        return ""  # the signature line's "Ort, Datum" misread ("Ort, Datu m"), not a city
+    return city
 
 
 _EMBEDDED_LABEL = re.compile(
@@ -358,11 +406,21 @@ def _name_lines(
     # A label that is a table's header row ("Nr. | Familienname | Vornamen") names the
     # roles of the cells below it and has no value of its own.
     header: list[str] | None = _table_header(text)
-    pieces: list[Snippet] = []
+    pieces: list[tuple[int, Snippet]] = []
     if rest and header is None:
-        pieces.append(doc.line_snippet(hit.line, len(text) - len(rest)))
-    pieces += [doc.line_snippet(i) for i in doc.following(hit.line, 9)]
-    for piece in pieces:
+        pieces.append((hit.line, doc.line_snippet(hit.line, len(text) - len(rest))))
+    pieces += [(i, doc.line_snippet(i)) for i in doc.following(hit.line, 9)]
+    last: tuple[int, str, int] | None = None  # line, cells and count of the last names
+    for index, piece in pieces:
+        if last is not None and _wrapped_name_end(doc, last[0], index, piece.text):
+            # "Fuß, Lukas Florian" / "Uwe": the rest of a name a narrow column wrapped
+            joined = f"{last[1]} {piece.text.strip()}"
+            again = _names_in(joined, surname_first)
+            if len(again) == last[2]:
+                names[len(names) - last[2] :] = again
+                snippets.append(_words_for(piece, piece.text.strip()))
+                last = (index, joined, last[2])
+                continue
         if _NUMBERED_PERSON.fullmatch(piece.text):
             continue  # "Person 1 | Person 2" over a grid of names
         if is_label_line(piece.text) or _has_label_word(piece.text):
@@ -378,7 +436,7 @@ def _name_lines(
         if not parsed and _garbled_name_row(cells):
             # A row that should be a name but does not read as one: keep it, so the
             # list is complete, and let its confidence say that it is doubtful.
-            parsed = [_given_first(cells, surname_first)]
+            parsed = [_given_first(_SEPARATED.sub(" ", cells), surname_first)]
             garbled.append(parsed[0])
         if not parsed:
             if names:
@@ -386,7 +444,16 @@ def _name_lines(
             continue
         names += parsed
         snippets.append(_words_for(piece, cells))
+        last = (index, cells, len(parsed))
     return names, snippets, garbled
+
+
+def _wrapped_name_end(doc: Document, above: int, index: int, text: str) -> bool:
+    """A line of one name word right under a name, starting where it starts."""
+    word = text.strip(" ,")
+    if not re.fullmatch(_NAME_WORD, word) or _has_label_word(word) or len(word) < 2:
+        return False
+    return doc.wraps_onto(above, index) is not None
 
 
 _SEPARATED = re.compile(r"\s*\|\s*")
@@ -438,13 +505,19 @@ def _garbled_name_row(text: str) -> bool:
     letters = sum(c.isalpha() for c in text)
     if not 2 <= len(words) <= 6 or letters < 0.7 * len(text.replace(" ", "")):
         return False
-    if _has_label_word(text) or any(w[:1].islower() and len(w) > 3 for w in words):
+    if _has_label_word(text) or sum(w.islower() and len(w) > 3 for w in words) >= 2:
         return False  # a label or a sentence, not a name
     return "," in text or sum(w[:1].isupper() for w in words) >= 2
 
 
+# A running number in a cell of its own, as OCR may read it ("1.", "1...", "ı.").
+_NUMBER_CELL = re.compile(r"^\s*(?:\d{1,2}\s*[.):]*|[ıIl]\s*[.):]+)\s*\|\s*")
+
+
 def _without_other_columns(text: str) -> str:
-    """A name row without what follows the name (birth date, "geb. ...")."""
+    """A name row without the cells around the name (running number, birth date,
+    "geb. ...")."""
+    text = _NUMBER_CELL.sub("", text)
     cut = len(text)
     date = parse_date(text)
     if date is not None:

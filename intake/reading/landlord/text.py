@@ -22,6 +22,7 @@ LETTER_PHRASE = 0.97
 WEAK_ANCHOR = 0.8  # a pattern found without a label that names it
 REPAIRED = 0.85  # ceiling for a value whose characters were corrected
 CONTRADICTED = 0.45  # ceiling when two labelled places disagree
+DOUBTFUL = 0.6  # ceiling for a value whose extent is uncertain (where it ends)
 
 # ------------------------------------------------------------------ text model
 
