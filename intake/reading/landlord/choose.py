@@ -22,6 +22,7 @@ from intake.reading.landlord.letter import (
 from intake.reading.landlord.move import MOVE_OUT_CEILING, move_direction_in_text
 from intake.reading.landlord.text import (
     CONTRADICTED,
+    DOUBTFUL,
     FIELDS,
     FUZZY_LABEL,
     WEAK_ANCHOR,
@@ -140,10 +141,28 @@ def extract_landlord(pages: list[PageText], acroform: dict[str, str]) -> dict[st
     for name in FIELDS:
         best = choose(found[name])
         if best is not None:
+            if _at_edge(best, pages):
+                best.penalty = min(best.penalty, DOUBTFUL)
             result[name] = best.to_field()
     if "move_in_date" in result and move_direction_in_text(pages) == "out":
         cap_move_in(result)
     return result
+
+
+def _at_edge(candidate: Candidate, pages: list[PageText]) -> bool:
+    """A value read up to the edge of the image may go on beyond it (a photo that cut
+    off the form's right margin: "... Kleefeld-Buchholz e")."""
+    sizes = {page.index: (page.width, page.height) for page in pages}
+    for snippet in candidate.snippets:
+        width, height = sizes.get(snippet.page, (0, 0))
+        for word in snippet.words:
+            x0, y0, x1, y1 = word.box
+            if x1 <= x0 or not width:
+                continue
+            margin = max(3.0, 0.3 * (y1 - y0))
+            if x0 < margin or y0 < margin or x1 > width - margin or y1 > height - margin:
+                return True
+    return False
 
 
 def cap_move_in(fields: dict[str, FieldValue]) -> None:

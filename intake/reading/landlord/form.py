@@ -370,7 +370,22 @@ def form_residents(doc: Document) -> list[Candidate]:
             if garbled:
                 penalty = min(penalty, 0.4)
             found.append(Candidate(names, snippets, hit.anchor, penalty, "form label"))
-    return _merge_numbered(found)
+    merged = _merge_numbered(found)
+    numbered = _numbered_people(doc)
+    for candidate in merged:
+        if len(candidate.value) < numbered:
+            # "Person 3" is printed, but fewer names were read: the list is incomplete.
+            candidate.penalty = min(candidate.penalty, DOUBTFUL)
+    return merged
+
+
+_PERSON_NUMBER = re.compile(r"\b(?:Person|Mieter(?:in)?|Bewohner(?:in)?)\s*(\d{1,2})\b")
+
+
+def _numbered_people(doc: Document) -> int:
+    """The highest "Person N" label of a grid of people (0 without one)."""
+    numbers = [int(m[1]) for line in doc.lines for m in _PERSON_NUMBER.finditer(line.text)]
+    return max(numbers, default=0)
 
 
 def _surname_first(label_line: str) -> bool | None:

@@ -213,11 +213,20 @@ def name_penalty(text: str, *, company: bool) -> float:
             continue
         if any(c.isdigit() for c in letters):
             penalty *= 0.5
+        elif len(letters) == 1 and not word.endswith("."):
+            penalty *= 0.6  # "Kleefeld-Buchholz e": a fragment, not an initial ("B.")
+        elif not company and _ROMANCE_WITH_UMLAUT.search(letters):
+            penalty *= 0.8  # "Löpez": OCR gives an umlaut for an acute accent (López)
         elif not company and re.search(r"[a-zäöüß][A-ZÄÖÜ]", letters) and not _mc(letters):
             penalty *= 0.6  # "wWilkens"
         elif not company and letters[0].islower() and fold(letters) not in _particles():
             penalty *= 0.9  # "wilkens": right letters, wrong case
     return penalty
+
+
+# A name of Spanish, Portuguese or Italian shape ("-ez", "-os", "-o") read with an
+# umlaut: German OCR models read á, ó, ú as ä, ö, ü at high word confidence.
+_ROMANCE_WITH_UMLAUT = re.compile(r"[äöü]\w*(?:ez|es|os|as|o|a)$")
 
 
 def _mc(word: str) -> bool:
