@@ -141,12 +141,33 @@ def extract_landlord(pages: list[PageText], acroform: dict[str, str]) -> dict[st
     for name in FIELDS:
         best = choose(found[name])
         if best is not None:
-            if _at_edge(best, pages):
+            if _at_edge(best, pages) or name == "city" and _spelt_otherwise(doc, best):
                 best.penalty = min(best.penalty, DOUBTFUL)
             result[name] = best.to_field()
     if "move_in_date" in result and move_direction_in_text(pages) == "out":
         cap_move_in(result)
     return result
+
+
+def _spelt_otherwise(doc: Document, candidate: Candidate) -> bool:
+    """The same word spelt differently elsewhere on the page ("Hannsver" for the flat,
+    "Hannover" in the landlord's address or beside the signature): one of the two
+    readings is wrong, and nothing tells which."""
+    value = Folded.of(str(candidate.value)).text
+    if len(value) < 5 or " " in value:
+        return False
+    own = {w.box for s in candidate.snippets for w in s.words}
+    errors = max(1, allowed_errors(value))
+    for line in doc.lines:
+        for word in line.words:
+            if word.box in own:
+                continue
+            other = Folded.of(word.text).text.strip()
+            if other == value or abs(len(other) - len(value)) > errors or " " in other:
+                continue
+            if fuzzy_find(value, other, errors) is not None:
+                return True
+    return False
 
 
 def _at_edge(candidate: Candidate, pages: list[PageText]) -> bool:

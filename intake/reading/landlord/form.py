@@ -38,6 +38,7 @@ from intake.reading.landlord.values import (
     _TITLES,
     Candidate,
     _clean_city,
+    capital_initials,
     is_company,
     name_penalty,
     parse_address,
@@ -206,7 +207,7 @@ def _name_before_address(text: str) -> str:
 
 
 def _landlord_candidate(name: str, snippet: Snippet, anchor: float, origin: str) -> Candidate:
-    repaired, changed = repair_name(name)
+    repaired, changed = repair_name(name if is_company(name) else capital_initials(name))
     words = [w for w in snippet.words if w.text.strip(",;") in name.split() or w.text in name]
     part = Snippet(name, words or snippet.words, snippet.page, snippet.source)
     penalty = name_penalty(repaired, company=is_company(repaired))
@@ -426,6 +427,7 @@ def _name_lines(
         pieces.append((hit.line, doc.line_snippet(hit.line, len(text) - len(rest))))
     pieces += [(i, doc.line_snippet(i)) for i in doc.following(hit.line, 9)]
     last: tuple[int, str, int] | None = None  # line, cells and count of the last names
+    numbers: list[int | None] = []  # the running number of each row of names
     for index, piece in pieces:
         if last is not None and _wrapped_name_end(doc, last[0], index, piece.text):
             # "Fuß, Lukas Florian" / "Uwe": the rest of a name a narrow column wrapped
@@ -458,9 +460,26 @@ def _name_lines(
                 break
             continue
         names += parsed
-        snippets.append(_words_for(piece, cells))
+        snippets.append(_name_words(piece, cells, parsed))
         last = (index, cells, len(parsed))
+        number = _ROW_NUMBER.match(piece.text)
+        numbers.append(int(number[1]) if number else None)
+    if any(n is not None and n != row for row, n in enumerate(numbers, 1)):
+        # Rows numbered 2, 3 or 1, 3 (a number OCR did not read is no evidence): a row
+        # of the list was not read.
+        garbled.append("numbering")
     return names, snippets, garbled
+
+
+_ROW_NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.):]*\s*(?:\||\s)")
+
+
+def _name_words(piece: Snippet, cells: str, names: list[str]) -> Snippet:
+    """The words of a row that spell its names: not the running number, the birth
+    date or the table's rules that OCR read as "|" (their confidence is not the names')."""
+    tokens = {token for name in names for token in name.split()}
+    words = [w for w in piece.words if w.text.strip(",;:.") in tokens]
+    return Snippet(cells, words or piece.words, piece.page, piece.source)
 
 
 def _wrapped_name_end(doc: Document, above: int, index: int, text: str) -> bool:
@@ -547,7 +566,7 @@ def _names_in(text: str, surname_first: bool | None) -> list[str]:
     """Personal names in one value line ("1. Lange, Lea; 2. Lange, Tom")."""
     names = []
     for part in re.split(r"\s*[;|]\s*|\s+(?:und|sowie|&)\s+|\s+(?=\d{1,2}[.)]\s)", text):
-        part = _TITLES.sub("", _ENUMERATION.sub("", part).strip(" .,:"))
+        part = capital_initials(_TITLES.sub("", _ENUMERATION.sub("", part).strip(" .,:")))
         if not part or re.fullmatch(r"\d{1,2}", part):
             continue  # an empty cell, or the running number of a list
         if not _PERSON_NAME.fullmatch(part) or parse_date(part) or _has_label_word(part):

@@ -113,7 +113,7 @@ def letter_address(doc: Document) -> dict[str, list[Candidate]]:
     }
     for phrase in _FLAT_PHRASE.finditer(doc.flow):
         start = phrase.end()
-        window = doc.flow[start : start + 160]
+        window = doc.flow[start : start + 160].replace("\n", " ")  # a street over two lines
         address = parse_address(window, strict=False)
         if address.street_span is None or address.street_span[0] > 25:
             continue

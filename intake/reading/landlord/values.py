@@ -204,6 +204,28 @@ def repair_name(text: str) -> tuple[str, bool]:
     return " ".join(words), changed
 
 
+# Letters whose capital is the small letter enlarged: OCR often gets their case wrong.
+_SAME_SHAPE = "cosuvwxz"
+
+
+def capital_initials(text: str) -> str:
+    """ "wolff, Ilse" → "Wolff, Ilse": a name word OCR read with a small initial of the
+    same shape as its capital (c, o, s, u, v, w, x, z), particles ("von", "zu") kept;
+    not "wWilkens", whose capital inside shows another misreading."""
+    words = []
+    for word in text.split(" "):
+        head = word.split("-")[0]
+        if (
+            head[:1]
+            and head[:1] in _SAME_SHAPE
+            and head[1:].islower()
+            and fold(word) not in _particles()
+        ):
+            word = word[0].upper() + word[1:]
+        words.append(word)
+    return " ".join(words)
+
+
 def name_penalty(text: str, *, company: bool) -> float:
     """1.0 for a plausible name, lower for OCR-looking debris inside it."""
     penalty = 1.0
@@ -224,9 +246,10 @@ def name_penalty(text: str, *, company: bool) -> float:
     return penalty
 
 
-# A name of Spanish, Portuguese or Italian shape ("-ez", "-os", "-o") read with an
-# umlaut: German OCR models read á, ó, ú as ä, ö, ü at high word confidence.
-_ROMANCE_WITH_UMLAUT = re.compile(r"[äöü]\w*(?:ez|es|os|as|o|a)$")
+# A name of Spanish, Portuguese, Italian or French shape ("-ez", "-os", "-o", "-ôme")
+# read with an umlaut: German OCR models read á, ó, ô, ú as ä, ö, ü at high word
+# confidence, and the umlaut spells another name (Ö is OE in a comparison, Ó is O).
+_ROMANCE_WITH_UMLAUT = re.compile(r"[äöü]\w*(?:ez|es|os|as|o|a)$|[äöü][mnl]e$")
 
 
 def _mc(word: str) -> bool:
