@@ -98,7 +98,7 @@ def rows_of(lines: list[list[Word]]) -> list[Row]:
     OCR may report a form's labels and the values beside them as separate lines (or
     blocks); side by side on the page they are one row.
     """
-    cells = [cell for line in lines if line for cell in cells_of(line)]
+    cells = _split_at_column_starts([cell for line in lines if line for cell in cells_of(line)])
     rows: list[Row] = []
     for cell in sorted(cells, key=lambda c: (c.y0 + c.y1) / 2):
         for row in reversed(rows[-4:]):
@@ -111,6 +111,33 @@ def rows_of(lines: list[list[Word]]) -> list[Row]:
         else:
             rows.append(Row([cell]))
     return rows
+
+
+COLUMN_GAP = 0.9  # a narrower gap still parts cells where the next word starts a column
+ALIGNED = 0.3  # line heights within which two cells start at the same x
+
+
+def _split_at_column_starts(cells: list[Cell]) -> list[Cell]:
+    """Cells cut where a value that fills its column runs up to the next column with
+    less than a cell gap ("Hildesheimer Straße 158, 1. OG 07.12.2026"): at a gap wider
+    than a word space whose next word starts where at least two other cells start."""
+    starts = [(c.x0, c.y0) for c in cells]
+    result: list[Cell] = []
+    for cell in cells:
+        height = _height(cell.words)
+        pieces = [Cell([cell.words[0]])]
+        for word in cell.words[1:]:
+            gap = word.box[0] - pieces[-1].words[-1].box[2]
+            aligned = sum(
+                abs(x - word.box[0]) <= ALIGNED * height and abs(y - word.box[1]) > height
+                for x, y in starts
+            )
+            if gap > COLUMN_GAP * height and aligned >= 2:
+                pieces.append(Cell([word]))
+            else:
+                pieces[-1].words.append(word)
+        result.extend(pieces)
+    return result
 
 
 def _overlaps_x(a: Cell, b: Cell) -> bool:
