@@ -20,6 +20,7 @@ from intake.applications.evaluate import field_correct
 from intake.reading.reader import read_document
 from intake.services import get_service
 from tests.corpusgen import degrade
+from tests.corpusgen.generate import draw_case
 from tests.corpusgen.landlord import Confirmation, Resident, render
 from tests.corpusgen.people import Address, Landlord
 from tests.corpusgen.render import image_bytes, to_image, to_pdf
@@ -98,3 +99,20 @@ def test_two_column_grid_never_trusts_a_wrong_value(tmp_path: Path, seed: int) -
     for name, want in expected.items():
         if name in fields and not field_correct(name, fields[name].value, want):
             assert fields[name].confidence < THRESHOLD, (name, fields[name])
+
+
+@pytest.mark.parametrize("kind", ["one_column", "two_column", "three_column", "table", "letter"])
+def test_text_pdf_layouts_read_every_field(tmp_path: Path, kind: str) -> None:
+    """Drawn cases (random people, wordings, long company names that narrow columns wrap,
+    three people in a column) as text PDFs: every field right and trusted."""
+    rng = random.Random(f"text-pdf-{kind}")
+    for number in range(8):
+        case = draw_case(f"case-{number}", random.Random(rng.random()), kind, "clean")
+        page = render(case.confirmation, kind, random.Random(rng.random()))
+        path = tmp_path / f"{kind}-{number}.pdf"
+        path.write_bytes(to_pdf(page))
+        fields = read_document(path, declared_type=DocType.LANDLORD_CONFIRMATION).fields
+        for name, want in case.confirmation.expected_fields().items():
+            assert name in fields, (number, name)
+            assert field_correct(name, fields[name].value, want), (number, name, fields[name])
+            assert fields[name].confidence >= THRESHOLD, (number, name, fields[name])

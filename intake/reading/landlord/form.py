@@ -125,7 +125,7 @@ def form_landlord(doc: Document) -> list[Candidate]:
     return found
 
 
-_TITLE_CELL = re.compile(r"(?:(?:Dr|Prof|Dipl|Ing|med|jur|rer|nat)[.\-\s]*)+", re.IGNORECASE)
+_TITLE_CELL = re.compile(r"(?:(?:Dr|Prof|Dipl|Ing|med|jur|rer|nat)[.:\-\s]*)+", re.IGNORECASE)
 
 
 def _first_cell(doc: Document, snippet: Snippet) -> tuple[Snippet, bool]:
