@@ -99,11 +99,20 @@ def rows_of(lines: list[list[Word]]) -> list[Row]:
     blocks); side by side on the page they are one row.
     """
     cells = _split_at_column_starts([cell for line in lines if line for cell in cells_of(line)])
+    slope = _slope(lines)
+
+    def level(cell: Cell) -> tuple[float, float]:  # top and bottom as if not slanted
+        lift = slope * (cell.x0 + cell.x1) / 2
+        return cell.y0 - lift, cell.y1 - lift
+
     rows: list[Row] = []
-    for cell in sorted(cells, key=lambda c: (c.y0 + c.y1) / 2):
+    for cell in sorted(cells, key=lambda c: sum(level(c)) / 2):
+        top, bottom = level(cell)
         for row in reversed(rows[-4:]):
-            overlap = min(cell.y1, row.y1) - max(cell.y0, row.y0)
-            height = min(cell.y1 - cell.y0, row.y1 - row.y0)
+            row_top = min(level(c)[0] for c in row.cells)
+            row_bottom = max(level(c)[1] for c in row.cells)
+            overlap = min(bottom, row_bottom) - max(top, row_top)
+            height = min(bottom - top, row_bottom - row_top)
             if overlap > 0.5 * height and not any(_overlaps_x(cell, c) for c in row.cells):
                 row.cells.append(cell)
                 row.cells.sort(key=lambda c: c.x0)
@@ -138,6 +147,23 @@ def _split_at_column_starts(cells: list[Cell]) -> list[Cell]:
                 pieces[-1].words.append(word)
         result.extend(pieces)
     return result
+
+
+def _slope(lines: list[list[Word]]) -> float:
+    """How much the page's lines rise or fall per unit of width (a photo taken at an
+    angle, or bent paper): the median over the long lines OCR followed word by word."""
+    slopes = []
+    for line in lines:
+        boxed = sorted((w for w in line if w.box[2] > w.box[0]), key=lambda w: w.box[0])
+        if len(boxed) < 4:
+            continue
+        first, last = boxed[0], boxed[-1]
+        width = (last.box[0] + last.box[2] - first.box[0] - first.box[2]) / 2
+        if width < 10 * _height(boxed):
+            continue
+        rise = (last.box[1] + last.box[3] - first.box[1] - first.box[3]) / 2
+        slopes.append(rise / width)
+    return float(statistics.median(slopes)) if len(slopes) >= 3 else 0.0
 
 
 def _overlaps_x(a: Cell, b: Cell) -> bool:

@@ -358,7 +358,13 @@ def _address_candidates(
     for name, value, span in parts:
         if value and span:
             words = _words_for(snippet, text[span[0] : span[1]])
-            found[name].append(Candidate(value, [words], anchor, 1.0, "form label"))
+            # A street read with a small initial lost its capital ("wilhelm-Busch-Straße",
+            # restored where the letters' shapes are alike) or is the tail of a word OCR
+            # broke apart ("Badenst | edter Straße"): not to be relied on.
+            if name == "street":
+                value = capital_initials(value)
+            penalty = DOUBTFUL if name == "street" and value[:1].islower() else 1.0
+            found[name].append(Candidate(value, [words], anchor, penalty, "form label"))
 
 
 def form_residents(doc: Document) -> list[Candidate]:
