@@ -19,6 +19,12 @@ This module rebuilds the lines of a page from the words' boxes:
   lines of its own, read top to bottom, one column after the other. A gutter with
   labels on one side only (labels left, values right) is kept as cells of one row.
 
+* **Slant and column starts.** Rows are grouped as if the page were not slanted (the
+  median slope of its long lines); a cell is also cut at a narrower gap where the next
+  word starts where other cells start (a value that runs up to the next column).
+* **Lines below lines.** :func:`below` finds the line directly under another in its
+  column, so that a value is followed down its column whatever the reading order.
+
 Nothing here knows a template: the only knowledge is which cells are labels, which the
 caller tells (``is_label``), and the boxes.
 """
@@ -342,25 +348,3 @@ def below(extents: list[Extent | None], pages: list[int], index: int) -> int | N
         if best is None or key < best:
             best = key
     return None if best is None else best[1]
-
-
-def wrap_reach(
-    extents: list[Extent | None], pages: list[int], index: int, first_word: Word
-) -> float | None:
-    """How far line ``index`` would reach with ``first_word`` of the next line appended,
-    less the left edge of what stands to its right (the next column, or the page's text
-    edge): above about zero, the word did not fit and the value wrapped."""
-    here = extents[index]
-    if here is None or first_word.box[2] <= first_word.box[0]:
-        return None
-    near = [
-        e
-        for e, page in zip(extents, pages, strict=True)
-        if e is not None and page == pages[index] and abs(e.y0 - here.y0) < 6 * here.height
-    ]
-    right = [e.x0 for e in near if e.x0 > here.x1]
-    same_page = [e for e, page in zip(extents, pages, strict=True) if e and page == pages[index]]
-    page_edge = max(e.x1 for e in same_page)
-    limit = min(right) if right else page_edge
-    word_width = first_word.box[2] - first_word.box[0]
-    return (here.x1 + 0.3 * here.height + word_width - limit) / here.height

@@ -165,7 +165,7 @@ def _with_wrapped(doc: Document, snippet: Snippet) -> Snippet:
     text = line.text.strip(" ,.")
     if not text or is_label_line(line.text) or _has_address_part(line.text):
         return snippet
-    aligned = doc.wraps_onto(index, following[0], snippet.words) is not None
+    aligned = doc.continues(index, following[0], snippet.words)
     short = len(text.split()) <= 4 and parse_date(text) is None and layout.SEPARATOR not in text
     if (aligned and short) or _LEGAL_FORM.fullmatch(text):
         joined = f"{snippet.text} {line.text.strip(' ,')}"
@@ -272,7 +272,7 @@ def _wrapped_street(doc: Document, hit: LabelHit) -> Snippet | None:
     below = doc.following(hit.line, 2)
     if len(below) < 2 or any(is_label_line(doc.lines[i].text) for i in below):
         return None
-    if doc.wraps_onto(below[0], below[1]) is None:
+    if not doc.continues(below[0], below[1]):
         return None
     first, second = (doc.line_snippet(i) for i in below)
     snippet = Snippet(
@@ -493,7 +493,7 @@ def _wrapped_name_end(doc: Document, above: int, index: int, text: str) -> bool:
     word = text.strip(" ,")
     if not re.fullmatch(_NAME_WORD, word) or _has_label_word(word) or len(word) < 2:
         return False
-    return doc.wraps_onto(above, index) is not None
+    return doc.continues(above, index)
 
 
 _SEPARATED = re.compile(r"\s*\|\s*")

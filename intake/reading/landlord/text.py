@@ -99,27 +99,16 @@ class Document:
             current = following
         return found
 
-    def wraps_onto(
-        self, index: int, following: int, words: list[Word] | None = None
-    ) -> float | None:
+    def continues(self, index: int, following: int, words: list[Word] | None = None) -> bool:
         """Whether line ``following`` may continue a value (``words``, by default all of
-        line ``index``) that wrapped: None without boxes, or when ``following`` does not
-        start where the value starts or is not at line pitch; else how far the first word
-        of ``following`` would have reached past the room beside the value, in line
-        heights (see :func:`intake.reading.layout.wrap_reach`): above about -1 it
-        would not have fitted, so the value surely wrapped."""
+        line ``index``) that wrapped: it starts where the value starts, at line pitch."""
         here = layout.Extent.of(words) if words else self.extents[index]
         there = self.extents[following]
         if here is None or there is None or abs(there.x0 - here.x0) > 0.8 * here.height:
-            return None
+            return False
         if there.y0 - here.y1 > layout.WRAP_PITCH * here.height:
-            return None
-        first = next((w for w in self.lines[following].words if w.box[2] > w.box[0]), None)
-        if first is None:
-            return None
-        extents = list(self.extents)
-        extents[index] = here
-        return layout.wrap_reach(extents, self._pages, index, first)
+            return False
+        return any(w.box[2] > w.box[0] for w in self.lines[following].words)
 
     def snippet(self, start: int, end: int) -> Snippet:
         """The flow text in [start, end) with the words it covers (single page)."""
