@@ -133,6 +133,8 @@ _LANDLORD_CORE = (
     ("Vermieterbescheinigung", 3.0),
     ("Vermieterbestätigung", 3.0),
     ("Einzugsbestätigung", 2.0),
+    ("Bestätigung über den Einzug", 2.0),  # a housing company's letter
+    ("zur Vorlage bei der Meldebehörde", 1.5),
     ("Wohnungsgeber", 2.0),
     ("19 BMG", 1.5),
     ("19 des Bundesmeldegesetzes", 1.5),

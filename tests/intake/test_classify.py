@@ -140,3 +140,20 @@ def test_fuzzy_find_agrees_with_the_full_table_on_near_misses() -> None:
         errors = rnd.randint(0, 5)
         expected = _fuzzy_find_by_table(pattern, text, errors)
         assert fuzzy_find(pattern, text, errors) == expected, (pattern, text, errors)
+
+
+def test_housing_company_letter_confirming_a_move_in_is_a_landlord_confirmation() -> None:
+    """A letter that never says "Wohnungsgeber" or "§ 19 BMG" but confirms the move in
+    for the registration office is one; moving words alone are not."""
+    letter = _text_page(
+        "Lindener Baugenossenschaft eG\nBestätigung über den Einzug\n"
+        "Hiermit bestätigen wir als Vermieter, dass Can Demir am 20.09.2026 in die Wohnung "
+        "Am Küchengarten 66, 30449 Hannover eingezogen ist. Diese Bestätigung dient zur "
+        "Vorlage bei der Meldebehörde."
+    )
+    assert classify([letter], {})[0] is DocType.LANDLORD_CONFIRMATION
+    removal = _text_page(
+        "Umzugsservice Nord GmbH\nAuftragsbestätigung\nIhr Einzug am 20.09.2026 in die "
+        "Wohnung Am Küchengarten 66: wir sind um 8 Uhr da. Vermieter informiert."
+    )
+    assert classify([removal], {})[0] is DocType.OTHER

@@ -22,6 +22,7 @@ from intake.reading.landlord.letter import (
 from intake.reading.landlord.move import MOVE_OUT_CEILING, move_direction_in_text
 from intake.reading.landlord.text import (
     CONTRADICTED,
+    DOUBTFUL,
     FIELDS,
     FUZZY_LABEL,
     WEAK_ANCHOR,
@@ -140,10 +141,49 @@ def extract_landlord(pages: list[PageText], acroform: dict[str, str]) -> dict[st
     for name in FIELDS:
         best = choose(found[name])
         if best is not None:
+            if _at_edge(best, pages) or name == "city" and _spelt_otherwise(doc, best):
+                best.penalty = min(best.penalty, DOUBTFUL)
             result[name] = best.to_field()
     if "move_in_date" in result and move_direction_in_text(pages) == "out":
         cap_move_in(result)
     return result
+
+
+def _spelt_otherwise(doc: Document, candidate: Candidate) -> bool:
+    """The same word spelt differently elsewhere on the page ("Hannsver" for the flat,
+    "Hannover" in the landlord's address or beside the signature): one of the two
+    readings is wrong, and nothing tells which."""
+    value = Folded.of(str(candidate.value)).text
+    if len(value) < 5 or " " in value:
+        return False
+    own = {w.box for s in candidate.snippets for w in s.words}
+    errors = max(1, allowed_errors(value))
+    for line in doc.lines:
+        for word in line.words:
+            if word.box in own:
+                continue
+            other = Folded.of(word.text).text.strip()
+            if other == value or abs(len(other) - len(value)) > errors or " " in other:
+                continue
+            if fuzzy_find(value, other, errors) is not None:
+                return True
+    return False
+
+
+def _at_edge(candidate: Candidate, pages: list[PageText]) -> bool:
+    """A value read up to the edge of the image may go on beyond it (a photo that cut
+    off the form's right margin: "... Kleefeld-Buchholz e")."""
+    sizes = {page.index: (page.width, page.height) for page in pages}
+    for snippet in candidate.snippets:
+        width, height = sizes.get(snippet.page, (0, 0))
+        for word in snippet.words:
+            x0, y0, x1, y1 = word.box
+            if x1 <= x0 or not width:
+                continue
+            margin = max(3.0, 0.3 * (y1 - y0))
+            if x0 < margin or y0 < margin or x1 > width - margin or y1 > height - margin:
+                return True
+    return False
 
 
 def cap_move_in(fields: dict[str, FieldValue]) -> None:

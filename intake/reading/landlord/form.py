@@ -10,13 +10,15 @@ from dataclasses import dataclass
 
 from intake.applications.documents import TextSource, Word
 from intake.reading import layout
-from intake.reading.classify import fold
+from intake.reading.classify import fold, fuzzy_find
 from intake.reading.landlord.text import (
     CITY_LABELS,
+    DOUBTFUL,
     FIELDS,
     FLAT_LABELS,
     LANDLORD_LABELS,
     MOVE_IN_LABELS,
+    OTHER_LABELS,
     POSTAL_CITY_LABELS,
     REPAIRED,
     RESIDENT_LABELS,
@@ -30,11 +32,13 @@ from intake.reading.landlord.text import (
     section_of,
 )
 from intake.reading.landlord.values import (
+    _NAME_WORD,
     _PERSON_NAME,
     _POSTAL_CITY,
     _TITLES,
     Candidate,
     _clean_city,
+    capital_initials,
     is_company,
     name_penalty,
     parse_address,
@@ -63,7 +67,7 @@ def _value_after(doc: Document, hit: LabelHit, accept: Callable[[str], bool]) ->
     if rest and accept(rest):
         start = len(text) - len(rest)
         return doc.line_snippet(hit.line, start)
-    for index in range(hit.line + 1, min(hit.line + 3, len(doc.lines))):
+    for index in doc.following(hit.line, 2):
         candidate = doc.lines[index].text
         if is_label_line(candidate):
             return None
@@ -73,19 +77,28 @@ def _value_after(doc: Document, hit: LabelHit, accept: Callable[[str], bool]) ->
 
 
 _GENERIC_LABELS = STREET_LABELS + POSTAL_CITY_LABELS + CITY_LABELS
+_LANDLORD_ADDRESS_LABELS = tuple(
+    label for label in OTHER_LABELS if label.phrase.startswith(("anschrift", "sitz"))
+)
 
 
 def _label_hits(
     doc: Document, labels: tuple[Label, ...], sections: set[str | None]
 ) -> list[LabelHit]:
-    """Lines carrying one of ``labels``; generic address labels only in ``sections``."""
+    """Lines carrying one of ``labels``; generic address labels only in ``sections``.
+
+    Where the landlord's own address has a label of its own ("Anschrift des Vermieters"),
+    a generic address label ("Straße, Hausnummer") names the flat wherever it stands:
+    tables and label columns list the flat's fields right after the landlord's name.
+    """
     hits: list[LabelHit] = []
     section: str | None = None
+    own_address = any(first_label(line.text, _LANDLORD_ADDRESS_LABELS) for line in doc.lines)
     for index, line in enumerate(doc.lines):
         found = first_label(line.text, labels)
         if found is not None:
             generic = found[2] in _GENERIC_LABELS
-            if not generic or section is None or section in sections:
+            if not generic or section is None or section in sections or own_address:
                 hits.append(LabelHit(index, found[0], found[1], found[2]))
         opened = section_of(line.text)
         if opened is not None:
@@ -99,13 +112,36 @@ def form_landlord(doc: Document) -> list[Candidate]:
         snippet = _value_after(doc, hit, _plausible_landlord)
         if snippet is None:
             continue
+        snippet, doubtful = _first_cell(doc, snippet)
         name = _name_before_address(snippet.text)
         if name and name == snippet.text.strip(" ,;:-–·|"):
-            snippet = _with_legal_form(doc, snippet)
+            snippet = _with_wrapped(doc, snippet)
             name = snippet.text
         if name:
-            found.append(_landlord_candidate(name, snippet, hit.anchor, "form label"))
+            candidate = _landlord_candidate(name, snippet, hit.anchor, "form label")
+            if doubtful:
+                candidate.penalty = min(candidate.penalty, DOUBTFUL)
+            found.append(candidate)
     return found
+
+
+_TITLE_CELL = re.compile(r"(?:(?:Dr|Prof|Dipl|Ing|med|jur|rer|nat)[.:\-\s]*)+", re.IGNORECASE)
+
+
+def _first_cell(doc: Document, snippet: Snippet) -> tuple[Snippet, bool]:
+    """The landlord's value is the first cell after the label ("Dr." and the name after
+    a wide space are one cell); doubtful when a further cell beside it could be part
+    of it (a name whose words OCR spaced apart) rather than another column."""
+    if layout.SEPARATOR not in snippet.text:
+        return snippet, False
+    cells = [c for c in _SEPARATED.split(snippet.text.strip(" |")) if c]
+    while len(cells) > 1 and _TITLE_CELL.fullmatch(cells[0]):
+        cells[:2] = [f"{cells[0]} {cells[1]}"]
+    first = cells[0]
+    words = [w for w in snippet.words if w.text != layout.SEPARATOR][: len(first.split())]
+    beside = cells[1] if len(cells) > 1 else ""
+    doubtful = bool(_PERSON_NAME.fullmatch(beside)) and not is_label_line(beside)
+    return Snippet(first, words, snippet.page, snippet.source), doubtful
 
 
 _LEGAL_FORM = re.compile(
@@ -113,19 +149,36 @@ _LEGAL_FORM = re.compile(
 )
 
 
-def _with_legal_form(doc: Document, snippet: Snippet) -> Snippet:
-    """A company name whose legal form a narrow column wrapped onto the next line."""
-    last = snippet.words[-1] if snippet.words else None
-    for index, line in enumerate(doc.lines[:-1]):
-        if last is not None and any(w is last for w in line.words):
-            following = doc.lines[index + 1]
-            if _LEGAL_FORM.fullmatch(following.text.strip(" ,.")) or _LEGAL_FORM.fullmatch(
-                following.text.strip(" ,")
-            ):
-                text = f"{snippet.text} {following.text.strip(' ,')}"
-                return Snippet(text, snippet.words + following.words, snippet.page, snippet.source)
-            break
+def _with_wrapped(doc: Document, snippet: Snippet) -> Snippet:
+    """A name that a narrow column wrapped onto the line below ("Lindener" /
+    "Baugenossenschaft eG").
+
+    The line under the value continues it when it starts where the value starts, at
+    line pitch (by the boxes), and is a short line that is neither a label, nor part
+    of an address, nor a date; without boxes, when it is a legal form alone.
+    """
+    index = _line_of(doc, snippet)
+    following = doc.following(index, 1) if index is not None else []
+    if index is None or not following:
+        return snippet
+    line = doc.lines[following[0]]
+    text = line.text.strip(" ,.")
+    if not text or is_label_line(line.text) or _has_address_part(line.text):
+        return snippet
+    aligned = doc.continues(index, following[0], snippet.words)
+    short = len(text.split()) <= 4 and parse_date(text) is None and layout.SEPARATOR not in text
+    if (aligned and short) or _LEGAL_FORM.fullmatch(text):
+        joined = f"{snippet.text} {line.text.strip(' ,')}"
+        return Snippet(joined, snippet.words + line.words, snippet.page, snippet.source)
     return snippet
+
+
+def _line_of(doc: Document, snippet: Snippet) -> int | None:
+    last = snippet.words[-1] if snippet.words else None
+    for index, line in enumerate(doc.lines):
+        if last is not None and any(w is last for w in line.words):
+            return index
+    return None
 
 
 _NOT_NAMES = {"ja", "nein", "yes", "no", "x", "off", "on", "einzug", "auszug"}
@@ -154,7 +207,7 @@ def _name_before_address(text: str) -> str:
 
 
 def _landlord_candidate(name: str, snippet: Snippet, anchor: float, origin: str) -> Candidate:
-    repaired, changed = repair_name(name)
+    repaired, changed = repair_name(name if is_company(name) else capital_initials(name))
     words = [w for w in snippet.words if w.text.strip(",;") in name.split() or w.text in name]
     part = Snippet(name, words or snippet.words, snippet.page, snippet.source)
     penalty = name_penalty(repaired, company=is_company(repaired))
@@ -201,6 +254,8 @@ def form_address(doc: Document) -> dict[str, list[Candidate]]:
     ):
         for hit in _label_hits(doc, labels, flat_sections):
             snippet = _value_after(doc, hit, accept)
+            if snippet is None and labels in (FLAT_LABELS, STREET_LABELS):
+                snippet = _wrapped_street(doc, hit)
             if snippet is None:
                 continue
             _address_candidates(snippet, hit.anchor, labels is CITY_LABELS, found)
@@ -208,6 +263,22 @@ def form_address(doc: Document) -> dict[str, list[Candidate]]:
             if labels is FLAT_LABELS and not _has_postal(snippet.text) and following:
                 _address_candidates(following, hit.anchor, False, found)
     return found
+
+
+def _wrapped_street(doc: Document, hit: LabelHit) -> Snippet | None:
+    """A street that a narrow column wrapped before its house number
+    ("Wilhelm-Busch-Straße" / "105b, 2. OG links"): the two lines under the label,
+    the second starting where the first starts, at line pitch."""
+    below = doc.following(hit.line, 2)
+    if len(below) < 2 or any(is_label_line(doc.lines[i].text) for i in below):
+        return None
+    if not doc.continues(below[0], below[1]):
+        return None
+    first, second = (doc.line_snippet(i) for i in below)
+    snippet = Snippet(
+        f"{first.text} {second.text}", first.words + second.words, first.page, first.source
+    )
+    return snippet if _has_street(snippet.text) else None
 
 
 def _continuation(doc: Document, snippet: Snippet) -> Snippet | None:
@@ -221,7 +292,7 @@ def _continuation(doc: Document, snippet: Snippet) -> Snippet | None:
     last = snippet.words[-1]
     for index, line in enumerate(doc.lines):
         if any(w is last for w in line.words):
-            for following in range(index + 1, min(index + 3, len(doc.lines))):
+            for following in doc.following(index, 2):
                 text = doc.lines[following].text
                 if is_label_line(text):
                     return None
@@ -253,7 +324,12 @@ def _city_only(text: str) -> str:
     if not match:
         return ""
     city = _clean_city(match[1])
-    return "" if fold(city) in ("ort", "stadt", "gemeinde", "datum") else city
+    folded = fold(city)
+    if folded in ("ort", "stadt", "gemeinde", "datum"):
+        return ""
+    if len(folded) in (4, 5, 6) and fuzzy_find("datum", folded, 1) is not None:
+        return ""  # the signature line's "Ort, Datum" misread ("Ort, Datu m"), not a city
+    return city
 
 
 _EMBEDDED_LABEL = re.compile(
@@ -282,7 +358,13 @@ def _address_candidates(
     for name, value, span in parts:
         if value and span:
             words = _words_for(snippet, text[span[0] : span[1]])
-            found[name].append(Candidate(value, [words], anchor, 1.0, "form label"))
+            # A street read with a small initial lost its capital ("wilhelm-Busch-Straße",
+            # restored where the letters' shapes are alike) or is the tail of a word OCR
+            # broke apart ("Badenst | edter Straße"): not to be relied on.
+            if name == "street":
+                value = capital_initials(value)
+            penalty = DOUBTFUL if name == "street" and value[:1].islower() else 1.0
+            found[name].append(Candidate(value, [words], anchor, penalty, "form label"))
 
 
 def form_residents(doc: Document) -> list[Candidate]:
@@ -295,7 +377,22 @@ def form_residents(doc: Document) -> list[Candidate]:
             if garbled:
                 penalty = min(penalty, 0.4)
             found.append(Candidate(names, snippets, hit.anchor, penalty, "form label"))
-    return _merge_numbered(found)
+    merged = _merge_numbered(found)
+    numbered = _numbered_people(doc)
+    for candidate in merged:
+        if len(candidate.value) < numbered:
+            # "Person 3" is printed, but fewer names were read: the list is incomplete.
+            candidate.penalty = min(candidate.penalty, DOUBTFUL)
+    return merged
+
+
+_PERSON_NUMBER = re.compile(r"\b(?:Person|Mieter(?:in)?|Bewohner(?:in)?)\s*(\d{1,2})\b")
+
+
+def _numbered_people(doc: Document) -> int:
+    """The highest "Person N" label of a grid of people (0 without one)."""
+    numbers = [int(m[1]) for line in doc.lines for m in _PERSON_NUMBER.finditer(line.text)]
+    return max(numbers, default=0)
 
 
 def _surname_first(label_line: str) -> bool | None:
@@ -328,12 +425,25 @@ def _name_lines(
     rest = _LEADING_NOISE.sub("", text[hit.end :])
     rest = re.sub(r"^(?:ist\s*/?\s*sind\s+)?(?:eingezogen|ausgezogen)\b[\s:]*", "", rest)
     rest = _LEADING_NOISE.sub("", rest)
-    pieces: list[Snippet] = []
-    if rest:
-        pieces.append(doc.line_snippet(hit.line, len(text) - len(rest)))
-    pieces += [doc.line_snippet(i) for i in range(hit.line + 1, min(hit.line + 10, len(doc.lines)))]
-    header: list[str] | None = None
-    for piece in pieces:
+    # A label that is a table's header row ("Nr. | Familienname | Vornamen") names the
+    # roles of the cells below it and has no value of its own.
+    header: list[str] | None = _table_header(text)
+    pieces: list[tuple[int, Snippet]] = []
+    if rest and header is None:
+        pieces.append((hit.line, doc.line_snippet(hit.line, len(text) - len(rest))))
+    pieces += [(i, doc.line_snippet(i)) for i in doc.following(hit.line, 9)]
+    last: tuple[int, str, int] | None = None  # line, cells and count of the last names
+    numbers: list[int | None] = []  # the running number of each row of names
+    for index, piece in pieces:
+        if last is not None and _wrapped_name_end(doc, last[0], index, piece.text):
+            # "Fuß, Lukas Florian" / "Uwe": the rest of a name a narrow column wrapped
+            joined = f"{last[1]} {piece.text.strip()}"
+            again = _names_in(joined, surname_first)
+            if len(again) == last[2]:
+                names[len(names) - last[2] :] = again
+                snippets.append(_words_for(piece, piece.text.strip()))
+                last = (index, joined, last[2])
+                continue
         if _NUMBERED_PERSON.fullmatch(piece.text):
             continue  # "Person 1 | Person 2" over a grid of names
         if is_label_line(piece.text) or _has_label_word(piece.text):
@@ -349,15 +459,41 @@ def _name_lines(
         if not parsed and _garbled_name_row(cells):
             # A row that should be a name but does not read as one: keep it, so the
             # list is complete, and let its confidence say that it is doubtful.
-            parsed = [_given_first(cells, surname_first)]
+            parsed = [_given_first(_SEPARATED.sub(" ", cells), surname_first)]
             garbled.append(parsed[0])
         if not parsed:
             if names:
                 break
             continue
         names += parsed
-        snippets.append(_words_for(piece, cells))
+        snippets.append(_name_words(piece, cells, parsed))
+        last = (index, cells, len(parsed))
+        number = _ROW_NUMBER.match(piece.text)
+        numbers.append(int(number[1]) if number else None)
+    if any(n is not None and n != row for row, n in enumerate(numbers, 1)):
+        # Rows numbered 2, 3 or 1, 3 (a number OCR did not read is no evidence): a row
+        # of the list was not read.
+        garbled.append("numbering")
     return names, snippets, garbled
+
+
+_ROW_NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.):]*\s*(?:\||\s)")
+
+
+def _name_words(piece: Snippet, cells: str, names: list[str]) -> Snippet:
+    """The words of a row that spell its names: not the running number, the birth
+    date or the table's rules that OCR read as "|" (their confidence is not the names')."""
+    tokens = {token for name in names for token in name.split()}
+    words = [w for w in piece.words if w.text.strip(",;:.") in tokens]
+    return Snippet(cells, words or piece.words, piece.page, piece.source)
+
+
+def _wrapped_name_end(doc: Document, above: int, index: int, text: str) -> bool:
+    """A line of one name word right under a name, starting where it starts."""
+    word = text.strip(" ,")
+    if not re.fullmatch(_NAME_WORD, word) or _has_label_word(word) or len(word) < 2:
+        return False
+    return doc.continues(above, index)
 
 
 _SEPARATED = re.compile(r"\s*\|\s*")
@@ -409,13 +545,19 @@ def _garbled_name_row(text: str) -> bool:
     letters = sum(c.isalpha() for c in text)
     if not 2 <= len(words) <= 6 or letters < 0.7 * len(text.replace(" ", "")):
         return False
-    if _has_label_word(text) or any(w[:1].islower() and len(w) > 3 for w in words):
+    if _has_label_word(text) or sum(w.islower() and len(w) > 3 for w in words) >= 2:
         return False  # a label or a sentence, not a name
     return "," in text or sum(w[:1].isupper() for w in words) >= 2
 
 
+# A running number in a cell of its own, as OCR may read it ("1.", "1...", "ı.").
+_NUMBER_CELL = re.compile(r"^\s*(?:\d{1,2}\s*[.):]*|[ıIl]\s*[.):]+)\s*\|\s*")
+
+
 def _without_other_columns(text: str) -> str:
-    """A name row without what follows the name (birth date, "geb. ...")."""
+    """A name row without the cells around the name (running number, birth date,
+    "geb. ...")."""
+    text = _NUMBER_CELL.sub("", text)
     cut = len(text)
     date = parse_date(text)
     if date is not None:
@@ -430,7 +572,7 @@ def _names_in(text: str, surname_first: bool | None) -> list[str]:
     """Personal names in one value line ("1. Lange, Lea; 2. Lange, Tom")."""
     names = []
     for part in re.split(r"\s*[;|]\s*|\s+(?:und|sowie|&)\s+|\s+(?=\d{1,2}[.)]\s)", text):
-        part = _TITLES.sub("", _ENUMERATION.sub("", part).strip(" .,:"))
+        part = capital_initials(_TITLES.sub("", _ENUMERATION.sub("", part).strip(" .,:")))
         if not part or re.fullmatch(r"\d{1,2}", part):
             continue  # an empty cell, or the running number of a list
         if not _PERSON_NAME.fullmatch(part) or parse_date(part) or _has_label_word(part):

@@ -36,7 +36,10 @@ _DATE_ANY = re.compile(
     r"\d{1,2}\s?[./]\s?\d{1,2}\s?[./]\s?(?:\d{4}|\d{2})(?!\d)|\d{1,2}\.?\s*[A-Za-zÄÖÜäöü]{3,9}\.?"
     r"\s+\d{4}|\d{4}-\d{2}-\d{2}"
 )
-_PLACE_DATE_LINE = re.compile(r"^\s*(?:[A-ZÄÖÜ][\w\-. ]*,\s*)?(?:den\s+)?[\d./\sA-Za-zäöü]*$")
+# What is left of a letter's own date line ("Hannover, den 12.10.2026") without its date.
+_PLACE_DATE_LINE = re.compile(
+    r"^\s*(?:[A-ZÄÖÜ][\w\-.]*(?:\s+[\w\-.]+){0,2}\s*,\s*)?(?:den\s*)?[\s.,]*$"
+)
 _FLAT_PHRASE = re.compile(
     r"\b(?:in\s+die\s+Wohnung|in\s+der\s+Wohnung|die\s+Wohnung|Wohnung\s+in\s+der|Wohnung\s+im|"
     r"Wohnung\s+in|in\s+das\s+(?:Haus|Objekt)|in\s+unser(?:em|e)?\s+(?:Haus|Objekt|Wohnung)|"
@@ -88,7 +91,7 @@ def letter_move_in(doc: Document) -> list[Candidate]:
         if distance > 120:
             continue
         before = doc.flow[max(0, match.start() - 12) : match.start()]
-        anchor = LETTER_PHRASE if re.search(r"\b(?:am|zum|ab|seit|vom)\s*$", before) else 0.85
+        anchor = LETTER_PHRASE if re.search(r"\b(?:am|zum|ab|seit|vom|dem)\s*$", before) else 0.85
         snippet = doc.snippet(match.start(), match.end())
         found.append(Candidate(parsed[0], [snippet], anchor, 1.0, f"letter date {distance}"))
     found.sort(key=lambda c: int(c.origin.rsplit(" ", 1)[1]))
@@ -100,7 +103,8 @@ def _on_place_date_line(doc: Document, position: int) -> bool:
     line_start = doc.flow.rfind("\n", 0, position) + 1
     line_end = doc.flow.find("\n", position)
     line = doc.flow[line_start : line_end if line_end >= 0 else len(doc.flow)]
-    return bool(_PLACE_DATE_LINE.match(line)) or "datum" in fold(line)
+    without_date = _DATE_ANY.sub("", line)
+    return bool(_PLACE_DATE_LINE.match(without_date)) or "datum" in fold(line)
 
 
 def letter_address(doc: Document) -> dict[str, list[Candidate]]:
@@ -109,7 +113,7 @@ def letter_address(doc: Document) -> dict[str, list[Candidate]]:
     }
     for phrase in _FLAT_PHRASE.finditer(doc.flow):
         start = phrase.end()
-        window = doc.flow[start : start + 160]
+        window = doc.flow[start : start + 160].replace("\n", " ")  # a street over two lines
         address = parse_address(window, strict=False)
         if address.street_span is None or address.street_span[0] > 25:
             continue

@@ -22,6 +22,7 @@ LETTER_PHRASE = 0.97
 WEAK_ANCHOR = 0.8  # a pattern found without a label that names it
 REPAIRED = 0.85  # ceiling for a value whose characters were corrected
 CONTRADICTED = 0.45  # ceiling when two labelled places disagree
+DOUBTFUL = 0.6  # ceiling for a value whose extent is uncertain (where it ends)
 
 # ------------------------------------------------------------------ text model
 
@@ -77,6 +78,37 @@ class Document:
         for line in self.lines:
             self.starts.append(position)
             position += len(line.text) + 1
+        self.extents = [layout.Extent.of(line.words) for line in self.lines]
+        self._pages = [line.page for line in self.lines]
+
+    def following(self, index: int, count: int) -> list[int]:
+        """Up to ``count`` lines after line ``index`` down its column: each the line
+        directly under the one before (by the boxes), or the next lines of the text
+        where there are no boxes. A column's value never runs on into the next column,
+        however the page's lines were ordered."""
+        found: list[int] = []
+        current = index
+        while len(found) < count:
+            if self.extents[current] is None:
+                following = current + 1 if current + 1 < len(self.lines) else None
+            else:
+                following = layout.below(self.extents, self._pages, current)
+            if following is None or following in found or following == index:
+                break
+            found.append(following)
+            current = following
+        return found
+
+    def continues(self, index: int, following: int, words: list[Word] | None = None) -> bool:
+        """Whether line ``following`` may continue a value (``words``, by default all of
+        line ``index``) that wrapped: it starts where the value starts, at line pitch."""
+        here = layout.Extent.of(words) if words else self.extents[index]
+        there = self.extents[following]
+        if here is None or there is None or abs(there.x0 - here.x0) > 0.8 * here.height:
+            return False
+        if there.y0 - here.y1 > layout.WRAP_PITCH * here.height:
+            return False
+        return any(w.box[2] > w.box[0] for w in self.lines[following].words)
 
     def snippet(self, start: int, end: int) -> Snippet:
         """The flow text in [start, end) with the words it covers (single page)."""
@@ -188,6 +220,9 @@ def match_label(line_text: str, label: Label) -> tuple[int, float] | None:
     return folded.original_end(end), min(label.anchor, FUZZY_LABEL)
 
 
+_ENUMERATED = re.compile(r"\d{1,2} ")
+
+
 def _exact_label(folded: str, label: Label) -> int | None:
     for match in re.finditer(re.escape(label.phrase), folded):
         start, end = match.span()
@@ -195,8 +230,8 @@ def _exact_label(folded: str, label: Label) -> int | None:
             continue
         if end < len(folded) and folded[end] != " ":
             continue
-        if label.start_only and start > 0:
-            continue
+        if label.start_only and start > 0 and not _ENUMERATED.fullmatch(folded[:start]):
+            continue  # "3. Bewohner der Wohnung": a numbered label starts its line too
         return end
     return None
 

@@ -51,7 +51,9 @@ _STREET_WORDS = (
     "kamp", "feld", "graben", "brink", "tor", "twete", "bruecke", "park", "wiese",
     "anger", "hang", "hoehe", "kirchweg", "koppel", "kai", "promenade", "zeile", "busch",
 )  # fmt: skip
-_NAME_WORD = r"(?:[A-ZÄÖÜ][\w'’\-]*[\w]|[A-ZÄÖÜ]\.?)"
+# Capitals a name may start with: Latin-1 and Latin Extended-A ("Çelik", "Łukasz", "Šimić").
+_CAPITAL = "A-ZÀ-ÖØ-Þ" + "".join(chr(c) for c in range(0x100, 0x180) if chr(c).isupper())
+_NAME_WORD = rf"(?:[{_CAPITAL}][\w'’\-]*[\w]|[{_CAPITAL}]\.?)"
 _NAME_PARTICLE = r"(?:von|van|de|der|den|du|da|di|del|della|dos|zu|zum|ten|ter|al|el|bin|ibn|le|la)"
 _PERSON_NAME = re.compile(
     rf"{_NAME_WORD}(?:,?[ \t]+(?:{_NAME_PARTICLE}[ \t]+)*{_NAME_WORD}){{0,6}}"
@@ -202,6 +204,28 @@ def repair_name(text: str) -> tuple[str, bool]:
     return " ".join(words), changed
 
 
+# Letters whose capital is the small letter enlarged: OCR often gets their case wrong.
+_SAME_SHAPE = "cosuvwxz"
+
+
+def capital_initials(text: str) -> str:
+    """ "wolff, Ilse" → "Wolff, Ilse": a name word OCR read with a small initial of the
+    same shape as its capital (c, o, s, u, v, w, x, z), particles ("von", "zu") kept;
+    not "wWilkens", whose capital inside shows another misreading."""
+    words = []
+    for word in text.split(" "):
+        head = word.split("-")[0]
+        if (
+            head[:1]
+            and head[:1] in _SAME_SHAPE
+            and head[1:].islower()
+            and fold(word) not in _particles()
+        ):
+            word = word[0].upper() + word[1:]
+        words.append(word)
+    return " ".join(words)
+
+
 def name_penalty(text: str, *, company: bool) -> float:
     """1.0 for a plausible name, lower for OCR-looking debris inside it."""
     penalty = 1.0
@@ -211,11 +235,21 @@ def name_penalty(text: str, *, company: bool) -> float:
             continue
         if any(c.isdigit() for c in letters):
             penalty *= 0.5
+        elif len(letters) == 1 and not word.endswith("."):
+            penalty *= 0.6  # "Kleefeld-Buchholz e": a fragment, not an initial ("B.")
+        elif not company and _ROMANCE_WITH_UMLAUT.search(letters):
+            penalty *= 0.8  # "Löpez": OCR gives an umlaut for an acute accent (López)
         elif not company and re.search(r"[a-zäöüß][A-ZÄÖÜ]", letters) and not _mc(letters):
             penalty *= 0.6  # "wWilkens"
         elif not company and letters[0].islower() and fold(letters) not in _particles():
             penalty *= 0.9  # "wilkens": right letters, wrong case
     return penalty
+
+
+# A name of Spanish, Portuguese, Italian or French shape ("-ez", "-os", "-o", "-ôme")
+# read with an umlaut: German OCR models read á, ó, ô, ú as ä, ö, ü at high word
+# confidence, and the umlaut spells another name (Ö is OE in a comparison, Ó is O).
+_ROMANCE_WITH_UMLAUT = re.compile(r"[äöü]\w*(?:ez|es|os|as|o|a)$|[äöü][mnl]e$")
 
 
 def _mc(word: str) -> bool:
