@@ -270,6 +270,23 @@ def test_front_and_back_of_an_id_card_belong_to_one_person() -> None:
     assert judge(app, front, back, landlord_reading()).decision == "auto"
 
 
+def test_an_identity_document_that_matches_no_person_goes_to_a_clerk() -> None:
+    """A back whose zone was illegible gave only a wrong number: it belongs to nobody, and
+    the front alone must not carry the case."""
+    app = application()
+    app["documents"].insert(1, {"file": "documents/rueckseite.jpg", "declared_type": "id_card"})
+    front = id_reading()
+    back = id_reading("documents/rueckseite.jpg", confidence=0.6, document_number="4N5CHR1FT")
+    for name in ("surname", "given_names", "birth_date", "expiry_date", "nationality"):
+        del back.fields[name]
+    back.mrz = None
+    result = judge(app, front, back, landlord_reading())
+    assert result.decision == "review"
+    assert [(f.code, f.document) for f in result.findings] == [
+        ("UNREADABLE_DOCUMENT", "documents/rueckseite.jpg")
+    ]
+
+
 # --- confidence -------------------------------------------------------------------------
 
 

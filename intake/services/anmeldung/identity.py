@@ -43,7 +43,23 @@ def check_identity(ctx: RuleContext) -> list[Finding]:
         for reading in readings:
             others = [o for o in readings if o is not reading]
             findings.extend(_check_identity_fields(ctx, reading, person, index, others))
+    findings.extend(_unassigned(r) for r in match.unassigned if not r.problems)
     return findings
+
+
+def _unassigned(reading: DocumentReading) -> Finding:
+    """An identity document that points at no person of the application, or at two
+    equally: too little of it was read (a back whose zone is illegible), or it is someone
+    else's. Its fields are never checked against anybody, so a clerk looks at it."""
+    name = _doc_name(reading.file)
+    return Finding(
+        ReasonCode.UNREADABLE_DOCUMENT,
+        f"„{name}“ konnte keiner Person des Antrags zugeordnet werden: Name, Geburtsdatum "
+        "und Ausweisnummer wurden darauf nicht lesbar gefunden oder passen zu niemandem.",
+        f"'{name}' could not be matched to any person of the application: its name, birth "
+        "date and document number were not read or match nobody.",
+        document=reading.file,
+    )
 
 
 def _front_number_corroborated(
